@@ -1,0 +1,106 @@
+"""The settings file (``settings.yaml``): database, data directory, schedules, crawling, channels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from config.types import ByteSize, ClockTime, Duration
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+class Strict(BaseModel):
+    """Every user-facing model rejects unknown keys: a typo must fail loudly, not be ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScheduleDefaults(Strict):
+    interval: Duration = timedelta(minutes=30)
+    jitter: Duration = timedelta(seconds=60)
+    crawl_timeout: Duration = timedelta(minutes=10)
+    dispatch_interval: Duration = timedelta(seconds=30)
+
+
+class CrawlSettings(Strict):
+    user_agent: str = "Tocsin/0.1 (+https://github.com/tocsin-monitor/tocsin; human-rights early warning)"
+    obey_robots: bool = True
+    download_timeout: Duration = timedelta(seconds=30)
+    max_response_size: ByteSize = 10 * 2**20
+    concurrent_per_domain: int = Field(2, ge=1, le=32)
+    autothrottle: bool = True
+    retries: int = Field(3, ge=0, le=10)
+    max_items_per_run: int = Field(200, ge=1)
+    recheck_matched_for: Duration = timedelta(days=7)
+    unhealthy_after: int = Field(3, ge=1, description="consecutive failed or empty runs before an operator alert")
+
+
+class QuietHours(Strict):
+    start: ClockTime
+    end: ClockTime
+    timezone: str = "UTC"
+    allow_critical: bool = True
+
+
+class RateLimit(Strict):
+    count: int = Field(ge=1)
+    per: Duration
+
+
+class ChannelConfig(Strict):
+    """A named Apprise destination and which alerts it wants."""
+
+    url: SecretStr = Field(description="Apprise URL; write secrets as ${ENV_VAR}")
+    enabled: bool = True
+    min_severity: Severity = "info"
+    events: list[str] | None = None
+    tags: list[str] | None = None
+    languages: list[str] | None = None
+    updates: bool = True
+    digest: ClockTime | None = Field(None, description="send non-critical alerts as one digest at this time")
+    quiet_hours: QuietHours | None = None
+    rate_limit: RateLimit | None = None
+
+
+class AlertSettings(Strict):
+    dedup_window: Duration = timedelta(days=7)
+    max_attempts: int = Field(8, ge=1)
+    retry_base: Duration = timedelta(seconds=30)
+    retry_max: Duration = timedelta(hours=1)
+
+
+class LogSettings(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(False, alias="json")
+
+
+class ServiceSettings(Strict):
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(8787, ge=0, le=65535)
+    evidence_max_age: Duration = timedelta(days=365)
+    evidence_max_bytes: ByteSize = 5 * 2**30
+
+
+class Settings(Strict):
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under data_dir")
+    data_dir: str = "data"
+    secrets_file: str | None = None
+    schedule: ScheduleDefaults = ScheduleDefaults()
+    crawl: CrawlSettings = CrawlSettings()
+    alerts: AlertSettings = AlertSettings()
+    log: LogSettings = LogSettings()
+    service: ServiceSettings = ServiceSettings()
+    operator_channel: str | None = Field(None, description="channel for source-health and config errors")
+    channels: dict[str, ChannelConfig] = {}
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, value: dict[str, ChannelConfig]) -> dict[str, ChannelConfig]:
+        for name in value:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"channel name {name!r} may only use letters, digits, '-' and '_'")
+        return value

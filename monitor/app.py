@@ -1,0 +1,48 @@
+"""The runtime context every command shares: validated config, migrated database, compiled rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from config.loader import TocsinConfig, load_config
+from monitor.rules import RuleEngine
+from storage import migrate
+from storage.db import Database
+
+
+@dataclass
+class App:
+    config: TocsinConfig
+    database: Database
+    _engine: RuleEngine | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, config_option: Path | str | None = None, *, upgrade: bool = True) -> App:
+        """Load the config and open the database, upgrading its schema (the app upgrades on start)."""
+        config = load_config(config_option)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        database = Database(config.database_url)
+        if upgrade:
+            migrate.upgrade(database)
+        return cls(config=config, database=database)
+
+    @property
+    def rules(self) -> RuleEngine:
+        if self._engine is None:
+            self._engine = RuleEngine.load(self.config.rule_files, self.config.watchlist_files)
+        return self._engine
+
+    @rules.setter
+    def rules(self, engine: RuleEngine) -> None:
+        self._engine = engine
+
+    @cached_property
+    def log_dir(self) -> Path:
+        path = self.config.data_dir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        self.database.dispose()

@@ -1,0 +1,55 @@
+"""One round of work for a set of sources: crawl each (child process), match what arrived, dispatch."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from config.sources import SourceBase
+from crawler.runner import CrawlOutcome, run_crawl
+from monitor.app import App
+from monitor.dispatch import DispatchReport, dispatch_due
+from monitor.processing import ProcessReport, process_pending
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundReport:
+    crawls: list[CrawlOutcome] = field(default_factory=list)
+    processing: ProcessReport = field(default_factory=ProcessReport)
+    dispatch: DispatchReport = field(default_factory=DispatchReport)
+
+
+def crawl_source(app: App, source: SourceBase, *, on_item: Callable[[int], None] | None = None,
+                 stop_event: threading.Event | None = None) -> CrawlOutcome:
+    timeout = source.schedule.timeout or app.config.settings.schedule.crawl_timeout
+    return run_crawl(
+        database=app.database,
+        config_dir=app.config.directory,
+        source_id=source.id,
+        source_kind=source.kind,
+        source_name=source.label,
+        source_url=source.url,
+        source_tags=list(source.tags),
+        timeout=timeout,
+        on_item=on_item,
+        log_file=app.log_dir / "crawl.log",
+        stop_event=stop_event,
+    )
+
+
+def run_round(app: App, sources: Sequence[SourceBase], *,
+              on_crawled: Callable[[CrawlOutcome], None] | None = None) -> RoundReport:
+    """Crawl the sources one after another (a failing source never stops the others), then match and send."""
+    report = RoundReport()
+    for source in sources:
+        outcome = crawl_source(app, source)
+        report.crawls.append(outcome)
+        if on_crawled is not None:
+            on_crawled(outcome)
+    report.processing = process_pending(app.database, app.rules, app.config)
+    report.dispatch = dispatch_due(app.database, app.config)
+    return report
