@@ -1,0 +1,1 @@
+"""Tocsin monitor: rules, alerts, notifications, service and CLI."""
