@@ -151,6 +151,12 @@ _NUMERIC = re.compile(
     rf"(?:(?:t|\s+|\s*[-,|]\s*){_CLOCK}\s*(?P<zone>z|{_OFFSET})?)?",
     re.IGNORECASE,
 )
+# ISO 8601 basic format, as in some JSON-LD: 20180619T055000+0900 (the T is required).
+_COMPACT = re.compile(
+    r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})t(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2})?"
+    rf"(?:[.,]\d+)?\s*(?P<zone>z|{_OFFSET})?",
+    re.IGNORECASE,
+)
 _EN_DAY_FIRST = re.compile(
     rf"{_EN_WEEKDAY}(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH},?\s+(?P<year>\d{{4}}|\d{{2}})"
     rf"{_EN_TIME}",
@@ -273,6 +279,7 @@ def _from_persian(groups: dict[str, str | None], default_tz: tzinfo) -> datetime
 
 _PATTERNS = (
     (_NUMERIC, _from_numeric),
+    (_COMPACT, _from_numeric),
     (_FA_WORDS, _from_persian),
     (_FA_TIME_FIRST, _from_persian),
     (_EN_DAY_FIRST, _from_english),
