@@ -106,9 +106,7 @@ def validate(model: type[M], document: YamlDocument, *, context: dict[str, Any] 
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         first = exc.errors()[0]
-        # pydantic puts the tag of a discriminated union into the loc; drop non-key parts.
-        loc = [part for part in first["loc"] if isinstance(part, int) or part in _keys_at(document)]
-        keypath: list[str | int] = list(loc)
+        keypath = _keypath(document, first["loc"])
         if first["type"] == "extra_forbidden":
             line, column = document.locate((*keypath, "__key__"))
         else:
@@ -118,5 +116,14 @@ def validate(model: type[M], document: YamlDocument, *, context: dict[str, Any] 
         ) from None
 
 
-def _keys_at(document: YamlDocument) -> set[str | int]:
-    return {part for key in document.positions for part in key}
+def _keypath(document: YamlDocument, loc: Sequence[str | int]) -> list[str | int]:
+    """Map pydantic's error location to keys in the file.
+
+    pydantic inserts the tag of a discriminated union (``"listing"``) into the location; such parts are
+    not keys of the file and are dropped, except a last part naming a key that is missing.
+    """
+    keypath: list[str | int] = []
+    for index, part in enumerate(loc):
+        if (*keypath, part) in document.positions or index == len(loc) - 1:
+            keypath.append(part)
+    return keypath
