@@ -132,13 +132,15 @@ def declared_meta_charset(body: bytes) -> str | None:
     return label
 
 
-def _attempt(body: bytes, encoding: str) -> _Attempt:
-    text = body.decode(encoding, errors="replace")
-    replacements = text.count("\ufffd")
-    ratio = replacements / len(text) if text else 0.0
+def _evaluate(text: str, encoding: str) -> _Attempt:
+    ratio = text.count("\ufffd") / len(text) if text else 0.0
     sample = text[:MESS_SAMPLE_CHARS]
     mojibake = not sample.isascii() and mess_ratio(sample, MOJIBAKE_THRESHOLD) >= MOJIBAKE_THRESHOLD
     return _Attempt(text, encoding, ratio, mojibake)
+
+
+def _attempt(body: bytes, encoding: str) -> _Attempt:
+    return _evaluate(body.decode(encoding, errors="replace"), encoding)
 
 
 def _strict_utf8(body: bytes) -> _Attempt | None:
@@ -146,7 +148,7 @@ def _strict_utf8(body: bytes) -> _Attempt | None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return _Attempt(text, "utf-8", 0.0, False)
+    return _evaluate(text, "utf-8")
 
 
 def _detected(body: bytes) -> str | None:
