@@ -45,7 +45,9 @@ def test_default_tz_applies_to_naive_gregorian_only() -> None:
 def test_fixed_offset_default_tz() -> None:
     tehran_fixed = timezone(timedelta(hours=3, minutes=30))
 
-    assert parse_date("July 21, 2025 13:45", default_tz=tehran_fixed) == datetime(2025, 7, 21, 10, 15, tzinfo=UTC)
+    parsed = parse_date("July 21, 2025 13:45", default_tz=tehran_fixed)
+
+    assert parsed == datetime(2025, 7, 21, 10, 15, tzinfo=UTC)
 
 
 def test_arabic_indic_digits_do_not_become_the_current_year() -> None:
@@ -66,13 +68,13 @@ def test_overlong_input_is_rejected_without_searching() -> None:
     [
         ("تاریخ انتشار: سه‌شنبه ۳۱ تیر ۱۴۰۴ - ساعت ۱۰:۳۰", datetime(2025, 7, 22, 7, 0, tzinfo=UTC)),
         ("کد خبر: ۸۲۷۴۵ | ۱۴۰۴/۰۴/۲۸ ۰۹:۰۰", datetime(2025, 7, 19, 5, 30, tzinfo=UTC)),
-        ("Published: July 21, 2025 10:00 GMT | Updated 2 hours ago", datetime(2025, 7, 21, 10, 0, tzinfo=UTC)),
+        ("Published: July 21, 2025 10:00 GMT | Updated later", datetime(2025, 7, 21, 10, 0, tzinfo=UTC)),
         ("Posted on 2025-07-21T08:00:00Z by staff", datetime(2025, 7, 21, 8, 0, tzinfo=UTC)),
         ("بازدید: ۱۲۳۴", None),
         ("۲۸ تیر", None),
         ("", None),
     ],
-    ids=["fa-label-weekday-time", "fa-news-code-numeric", "en-label", "iso-in-text", "no-date", "no-year", "empty"],
+    ids=["fa-label-weekday", "fa-news-code", "en-label", "iso-in-text", "no-date", "no-year", "empty"],
 )
 def test_find_date_in_visible_text(text: str, expected: datetime | None) -> None:
     assert find_date(text) == expected

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from crawler.encoding import decode_body, declared_meta_charset, looks_binary
+from crawler.encoding import declared_meta_charset, decode_body, looks_binary
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "encoding"
 CASES: list[dict[str, Any]] = yaml.safe_load((DATA / "cases.yaml").read_text(encoding="utf-8"))

@@ -39,11 +39,10 @@ def page(text: str, head: str = "") -> str:
 
 def main() -> None:
     late_head = "<script>\n" + "// analytics placeholder\n" * 90 + "</script>\n"
+    http_equiv = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">\n'
     files = {
         "cp1256_no_meta.html": legacy(page(ARTICLE)).encode("cp1256"),
-        "cp1256_meta_after_1k.html": legacy(
-            page(ARTICLE, late_head + '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">\n')
-        ).encode("cp1256"),
+        "cp1256_meta_after_1k.html": legacy(page(ARTICLE, late_head + http_equiv)).encode("cp1256"),
         "cp1256_lying_utf8_meta_after_1k.html": legacy(
             page(ARTICLE, late_head + '<meta charset="utf-8">\n')
         ).encode("cp1256"),
@@ -54,8 +53,8 @@ def main() -> None:
     noise = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(128))
     files["garbage.bin"] = noise
     # Mostly-valid UTF-8 with a cp1256 fragment pasted in: no candidate decodes it cleanly.
-    files["utf8_with_cp1256_fragment.html"] = page(ARTICLE).encode("utf-8").replace(
-        "<h1>".encode(), "<h1>".encode() + LEGACY_ARTICLE[:200].encode("cp1256"), 1
+    files["utf8_with_cp1256_fragment.html"] = (
+        page(ARTICLE).encode("utf-8").replace(b"<h1>", b"<h1>" + LEGACY_ARTICLE[:200].encode("cp1256"), 1)
     )
     for name, data in files.items():
         (HERE / name).write_bytes(data)
