@@ -251,3 +251,16 @@ class HttpCache(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceState(Base):
+    """What the running service publishes for ``tocsin status``: heartbeat, next runs, config errors.
+
+    One row per name (``instance``, ``schedule``, ``config``); the service overwrites them, nothing else writes.
+    """
+
+    __tablename__ = "service_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
