@@ -6,6 +6,7 @@ Adding a kind means adding a model here, registering it in ``SOURCE_KINDS`` and 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ from config.schema import Strict
 from config.types import Duration
 
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+PROXY_SCHEMES = ("http://", "https://", "socks5://", "socks5h://", "socks4://")
 
 
 class Selectors(Strict):
@@ -47,6 +49,7 @@ class SourceBase(Strict):
     max_items: int | None = Field(None, ge=1)
     selectors: Selectors = Selectors()
     note: str | None = Field(None, description="free text for maintainers, e.g. why it is disabled")
+    download_delay: Duration | None = Field(None, description="minimum wait between requests to this site")
 
     @field_validator("url")
     @classmethod
@@ -55,9 +58,25 @@ class SourceBase(Strict):
             raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
         return value
 
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(PROXY_SCHEMES):
+            raise ValueError(f"proxy must start with one of {', '.join(PROXY_SCHEMES)}, got {value!r}")
+        return value
+
     @property
     def label(self) -> str:
         return self.name or self.id
+
+
+def _compiles(pattern: str | None) -> str | None:
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+    return pattern
 
 
 class FeedSource(SourceBase):
@@ -73,15 +92,27 @@ class SitemapSource(SourceBase):
     kind: Literal["sitemap"]
     max_age: Duration = timedelta(days=3)
     url_pattern: str | None = Field(None, description="only follow article URLs matching this regex")
+    max_sitemaps: int = Field(20, ge=1, le=500, description="child sitemaps of an index fetched at most")
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        return _compiles(value)
 
 
 class ListingSource(SourceBase):
     """An HTML index page: a selector picks article links, optionally paginated."""
 
     kind: Literal["listing"]
-    link_selector: str
-    next_selector: str | None = None
+    link_selector: str = Field(description="CSS (or XPath starting with '/' or '(') selecting article links")
+    next_selector: str | None = Field(None, description="CSS or XPath selecting the next-page link")
     max_pages: int = Field(1, ge=1, le=50)
+    url_pattern: str | None = Field(None, description="only follow article URLs matching this regex")
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        return _compiles(value)
 
 
 class TelegramSource(SourceBase):
@@ -92,7 +123,11 @@ class TelegramSource(SourceBase):
 
 
 class PageSource(SourceBase):
-    """One page watched for changes: each new version of its text is an item."""
+    """One page watched for changes: each new version of its text is an item.
+
+    ``selectors.text`` narrows the watched region (e.g. a statement list) so a changing sidebar or
+    a clock on the page is not an edit.
+    """
 
     kind: Literal["page"]
 

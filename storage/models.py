@@ -144,6 +144,10 @@ class Item(Base):
     removal_reason: Mapped[str | None] = mapped_column(Text)
     recheck_until: Mapped[datetime | None] = mapped_column(index=True)
     flags: Mapped[list[Any]] = mapped_column(default=list)
+    # Kind-specific facts kept beside the text: a Telegram post's links and forwarded-from, how a
+    # page was decoded, the snapshot of the response that showed the item gone.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    checked_at: Mapped[datetime | None]  # last edit/deletion re-check (crawler.recheck)
 
     source: Mapped[Source] = relationship()
     snapshot: Mapped[Snapshot | None] = relationship()
