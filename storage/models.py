@@ -190,6 +190,8 @@ class Match(Base):
     spans: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
+    # Set when the item is a near-copy (same content fingerprint) of an item already in the alert.
+    duplicate_of_item_id: Mapped[int | None] = mapped_column(Integer)
 
     item: Mapped[Item] = relationship()
     alert: Mapped[Alert | None] = relationship(back_populates="matches")
@@ -206,6 +208,7 @@ class Alert(Base):
     event_type: Mapped[str] = mapped_column(String(50), index=True)
     severity: Mapped[str] = mapped_column(String(10))
     subject: Mapped[str | None] = mapped_column(String(300))
+    subject_key: Mapped[str | None] = mapped_column(String(300), index=True)  # normalised, for dedup
     title: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -235,15 +238,45 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(100))
     revision: Mapped[int] = mapped_column(default=1)
     kind: Mapped[str] = mapped_column(String(20), default="new")  # new|update|digest
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sending|sent|dead|held|skipped
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # pending|sending|sent|dead|skipped; held (waits for a digest), overflow (over a rate limit),
+    # folded (went out inside a digest or summary: see bundle_id)
     attempts: Mapped[int] = mapped_column(default=0)
     chunks_sent: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    # The digest or rate-limit summary (an Alert of kind digest|overflow) this delivery went out in.
+    # No foreign key on purpose: a second path to alerts would make ``alert`` ambiguous.
+    bundle_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     alert: Mapped[Alert] = relationship(back_populates="deliveries")
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="delivery", order_by="DeliveryAttempt.id", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+
+class DeliveryAttempt(Base):
+    """One try at sending a delivery: written when the send starts, closed with its outcome.
+
+    An attempt never closed (``outcome`` still ``sending``) is one a crash interrupted.
+    """
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(20), default="sending")  # sending|sent|failed|rate_limited
+    chunks_before: Mapped[int] = mapped_column(default=0)
+    chunks_after: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[float | None] = mapped_column(Float)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="attempt_log")
 
 
 class HttpCache(Base):
