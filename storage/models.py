@@ -301,3 +301,70 @@ class ServiceState(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- early warning over time (monitor/trends) -------------------------------------------------------
+
+
+class TrendState(Base):
+    """How far each early-warning analysis has got (e.g. the last day a surge series was evaluated).
+
+    Kept so a live run only evaluates the new days (plus a re-check margin for late reports).
+    """
+
+    __tablename__ = "trend_state"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseFile(Base):
+    """A watched person's place on the escalation ladder, as of the last analysis."""
+
+    __tablename__ = "case_files"
+
+    person: Mapped[str] = mapped_column(String(300), primary_key=True)
+    risk_level: Mapped[str] = mapped_column(String(50), default="none")
+    risk_rank: Mapped[int] = mapped_column(default=0, index=True)
+    severity: Mapped[str | None] = mapped_column(String(10))
+    level_since: Mapped[datetime | None]
+    peak_level: Mapped[str] = mapped_column(String(50), default="none")
+    first_event_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
+    event_count: Mapped[int] = mapped_column(default=0)
+    last_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseEvent(Base):
+    """One dated event in a person's case file, however many outlets (and languages) reported it."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person: Mapped[str] = mapped_column(String(300), index=True)
+    event_type: Mapped[str] = mapped_column(String(50))
+    severity: Mapped[str] = mapped_column(String(10), default="info")
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    last_reported_at: Mapped[datetime]
+    item_ids: Mapped[list[Any]] = mapped_column(default=list)
+    sources: Mapped[list[Any]] = mapped_column(default=list)  # [{item_id, source_id, url, title, lang, at}]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # places, prisons, courts, charges, count
+
+
+class WatchlistProposal(Base):
+    """A name not on the watchlist that keeps appearing in death-sentence or transfer reports."""
+
+    __tablename__ = "watchlist_proposals"
+
+    name_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    event_types: Mapped[list[Any]] = mapped_column(default=list)
+    item_ids: Mapped[list[Any]] = mapped_column(default=list)
+    source_ids: Mapped[list[Any]] = mapped_column(default=list)
+    mentions: Mapped[int] = mapped_column(default=0)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="proposed")  # proposed|accepted|dismissed
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
