@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from config.types import ByteSize, ClockTime, Duration
 
@@ -39,11 +40,25 @@ class CrawlSettings(Strict):
     unhealthy_after: int = Field(3, ge=1, description="consecutive failed or empty runs before an operator alert")
 
 
+def _known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Tehran' or 'UTC')") \
+            from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_timezone)]
+
+
 class QuietHours(Strict):
+    """No messages between ``start`` and ``end`` (overnight when start > end); they wait until ``end``."""
+
     start: ClockTime
     end: ClockTime
-    timezone: str = "UTC"
-    allow_critical: bool = True
+    timezone: TimeZoneName | None = Field(None, description="defaults to the channel's timezone")
+    allow_critical: bool = Field(True, description="critical alerts break through quiet hours")
 
 
 class RateLimit(Strict):
@@ -64,6 +79,7 @@ class ChannelConfig(Strict):
     digest: ClockTime | None = Field(None, description="send non-critical alerts as one digest at this time")
     quiet_hours: QuietHours | None = None
     rate_limit: RateLimit | None = None
+    timezone: TimeZoneName = Field("UTC", description="time zone of `digest` and of `quiet_hours`")
 
 
 class AlertSettings(Strict):
@@ -71,6 +87,11 @@ class AlertSettings(Strict):
     max_attempts: int = Field(8, ge=1)
     retry_base: Duration = timedelta(seconds=30)
     retry_max: Duration = timedelta(hours=1)
+    send_lease: Duration = Field(
+        timedelta(minutes=5),
+        description="a delivery left 'sending' by a crash is retried after this; the one message in flight "
+                    "may then arrive twice",
+    )
 
 
 class LogSettings(Strict):
