@@ -190,7 +190,9 @@ class FakeTelegram:
         self._next_id = 1
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeTelegram:

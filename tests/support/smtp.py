@@ -65,8 +65,20 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
+    async def handle_MAIL(
+        self, smtp: SMTPProtocol, session: Session, envelope: Envelope, address: str,
+        mail_options: list[str],
+    ) -> str:
+        if self._server.auth is not None and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_DATA(self, smtp: SMTPProtocol, session: Session, envelope: Envelope) -> str:
-        return self._server._receive(session, envelope)
+        transport: Any = smtp.transport  # STARTTLS swaps it for a TLS one; implicit TLS has one
+        tls = transport is not None and transport.get_extra_info("ssl_object") is not None
+        return self._server._receive(session, envelope, tls=tls)
 
 
 class _EphemeralController(Controller):
@@ -104,10 +116,12 @@ class SmtpServer:
             "server_hostname": "tocsin-test-smtp",
         }
         if auth is not None:
+            # AUTH is enforced in handle_MAIL: aiosmtpd's auth_required warns when combined with
+            # implicit TLS, which it cannot see. With STARTTLS, AUTH is offered only after it.
             smtp_kwargs.update(
                 authenticator=self._authenticate,
-                auth_required=True,
-                auth_require_tls=tls != "none",
+                auth_required=False,
+                auth_require_tls=tls == "starttls",
             )
         if tls == "starttls":
             smtp_kwargs.update(tls_context=ssl_context, require_starttls=True)
@@ -167,9 +181,11 @@ class SmtpServer:
             and self.auth is not None
             and (auth_data.login.decode(), auth_data.password.decode()) == self.auth
         )
-        return AuthResult(success=ok)
+        if not ok:
+            return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
+        return AuthResult(success=True, auth_data=auth_data)
 
-    def _receive(self, session: Session, envelope: Envelope) -> str:
+    def _receive(self, session: Session, envelope: Envelope, *, tls: bool) -> str:
         with self._lock:
             if self._refusals:
                 code = self._refusals.pop(0)
@@ -186,7 +202,7 @@ class SmtpServer:
             mail_from=str(envelope.mail_from),
             rcpt_tos=tuple(envelope.rcpt_tos),
             message=message,
-            tls=session.ssl is not None,
+            tls=tls,
             login=login,
         )
         with self._lock:
