@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import quote, urlsplit
 
 import apprise
@@ -266,20 +267,21 @@ CHANNEL_CHECKS: dict[type[NotifyBase], Callable[[NotifyBase], str | None]] = {
 }
 
 
-def _known_schemes() -> set[str]:
+@cache
+def _known_schemes() -> frozenset[str]:
     schemes: set[str] = set()
     for service in apprise.Apprise().details().get("schemas", []):
         for key in ("protocols", "secure_protocols"):
             schemes.update(p.lower() for p in (service.get(key) or ()))
-    return schemes
+    return frozenset(schemes)
 
 
 def _instantiate(url: str) -> tuple[NotifyBase | None, str | None]:
     """The configured plugin for ``url``, or why there is none (message already scrubbed)."""
     _configure_logging()
-    _SECRETS.add(_url_secrets(url))
     if not isinstance(url, str) or "://" not in url:
         return None, "not an Apprise URL (expected scheme://…)"
+    _SECRETS.add(_url_secrets(url))
     scheme = url.split("://", 1)[0].lower()
     with _captured() as capture:
         plugin = apprise.Apprise.instantiate(url, asset=_asset())

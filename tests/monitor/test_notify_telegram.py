@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -106,3 +109,32 @@ def test_a_message_telegram_rejects_reports_telegrams_reason(telegram: FakeTeleg
     result = send(telegram.apprise_url, title="", body="x" * 5_000, body_format="text")
     assert result.ok is False
     assert result.error is not None and "message is too long" in result.error
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("<p>x</p>", "Unsupported start tag"),
+        ("<b>x", "Can't find end tag"),
+        ("<b>x</i>", "Unmatched end tag"),
+        ("fish & chips", "Can't find end of the entity"),
+        ("a&nbsp;b", "Unsupported HTML entity"),
+        ("x" * 4_097, "message is too long"),
+        ("🚨" * 2_049, "message is too long"),
+    ],
+    ids=["p", "unclosed", "crossed", "bare-amp", "nbsp", "4097-chars", "emoji-4098-units"],
+)
+def test_the_fake_rejects_what_telegram_rejects(
+    telegram: FakeTelegram, text: str, reason: str
+) -> None:
+    """Acceptance by the fake means something only if it is as strict as Telegram."""
+    request = urllib.request.Request(
+        f"{telegram.url}/bot{telegram.token}/sendMessage",
+        data=json.dumps({"chat_id": 1, "text": text, "parse_mode": "HTML"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=5)
+    assert raised.value.code == 400
+    assert reason in json.loads(raised.value.read())["description"]
+    assert telegram.messages == []

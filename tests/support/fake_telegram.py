@@ -8,9 +8,11 @@ Usage (pytest)::
     from tests.support.fake_telegram import fake_telegram  # noqa: F401  (or via pytest_plugins)
 
     def test_x(fake_telegram, monkeypatch):
-        monkeypatch.setenv("TOCSIN_TELEGRAM_API_URL", fake_telegram.api_url)
-        ...send to f"tgram://{fake_telegram.token}/{fake_telegram.chat_id}"...
-        assert fake_telegram.messages[0].plain == "..."
+        monkeypatch.setenv("TOCSIN_TELEGRAM_API_URL", fake_telegram.url)
+        notify.send(fake_telegram.apprise_url, title="", body="<b>hi</b>", body_format="html")
+        assert fake_telegram.texts() == ["hi"]        # or .messages[0].text / .plain / .links
+
+For a whole service or CLI run in a subprocess, export the same variable with ``.url``.
 
 What it serves (``POST`` or ``GET``, JSON or form body, like the real API):
 
@@ -123,10 +125,12 @@ def parse_telegram_html(text: str) -> ParsedHtml:
             kind = "end" if closing else "start"
             raise TelegramHtmlError(f'Unsupported {kind} tag "{name}" at byte offset {lt}')
         if closing:
-            if not stack or stack[-1] != name:
+            if not stack:
+                raise TelegramHtmlError(f'Unexpected end tag "{name}" at byte offset {lt}')
+            if stack[-1] != name:
                 raise TelegramHtmlError(
-                    f'Unmatched end tag at byte offset {lt}, expected "</{stack[-1]}>", found '
-                    f'"</{name}>"' if stack else f'Unexpected end tag at byte offset {lt}'
+                    f'Unmatched end tag at byte offset {lt}, expected "</{stack[-1]}>", '
+                    f'found "</{name}>"'
                 )
             stack.pop()
         else:
@@ -211,13 +215,8 @@ class FakeTelegram:
 
     @property
     def url(self) -> str:
-        """Base URL of the server, e.g. ``http://127.0.0.1:PORT``."""
+        """Base URL, e.g. ``http://127.0.0.1:PORT``: the value for ``TOCSIN_TELEGRAM_API_URL``."""
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api_url(self) -> str:
-        """Value for ``TOCSIN_TELEGRAM_API_URL``: the prefix a bot token is appended to."""
-        return f"{self.url}/bot"
 
     @property
     def apprise_url(self) -> str:
