@@ -16,6 +16,8 @@ from monitor.demo.server import SiteServer
 from storage import migrate
 from storage.db import Database
 
+pytest_plugins = ["tests.support.fake_telegram", "tests.support.smtp"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = (REPO_ROOT / ".." / "shared").resolve()
 POSTGRES_ADMIN_URL = os.environ.get("TOCSIN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
