@@ -104,17 +104,21 @@ class ServiceSettings(Strict):
 
     health_enabled: bool = True
     health_host: str = "127.0.0.1"
-    health_port: int = Field(8787, ge=0, le=65535, description="0 picks a free port (see `tocsin status`)")
-    max_concurrent_crawls: int = Field(4, ge=1, le=64)
-    reload_poll: Duration = Field(timedelta(seconds=2), description="how often config files are checked")
-    shutdown_grace: Duration = Field(timedelta(seconds=5), description="wait this long for crawls to stop")
-    standby_poll: Duration = Field(timedelta(seconds=5), description="--standby: how often to try the lock")
+    health_port: int = Field(default=8787, ge=0, le=65535,
+                             description="0 picks a free port (see `tocsin status`)")
+    max_concurrent_crawls: int = Field(default=4, ge=1, le=64)
+    reload_poll: Duration = Field(default=timedelta(seconds=2),
+                                  description="how often config files are checked")
+    shutdown_grace: Duration = Field(default=timedelta(seconds=5),
+                                     description="wait this long for crawls to stop")
+    standby_poll: Duration = Field(default=timedelta(seconds=5),
+                                   description="--standby: how often to try the lock")
     heartbeat_interval: Duration = timedelta(seconds=10)
-    housekeeping_at: ClockTime = Field(time(3, 30), description="daily, UTC")
+    housekeeping_at: ClockTime = Field(default=time(3, 30), description="daily, UTC")
     evidence_max_age: Duration = timedelta(days=365)
     evidence_max_bytes: ByteSize = 5 * 2**30
     keep_matched_evidence: bool = Field(
-        True, description="never prune the raw pages of items that matched a rule (the alerts' evidence)")
+        default=True, description="never prune raw pages of items that matched a rule (alert evidence)")
     crawl_run_retention: Duration = timedelta(days=90)
 
 
