@@ -279,7 +279,12 @@ def _placeholder_for(html: str) -> str | None:
 
 
 def _trafilatura_text(tree: HtmlElement, url: str) -> str:
-    return trafilatura.extract(tree, url=url, **TRAFILATURA_OPTIONS) or ""
+    """trafilatura's text; "" when it fails, so the page's metadata is still stored."""
+    try:
+        return trafilatura.extract(tree, url=url, **TRAFILATURA_OPTIONS) or ""
+    except Exception:  # trafilatura only catches ValueError/TypeError itself
+        log.warning("trafilatura failed on %s", url, exc_info=True)
+        return ""
 
 
 def _select(tree: HtmlElement, selector: str | None) -> list[HtmlElement]:
@@ -469,7 +474,7 @@ def _parsely_pub_date(content: str | None) -> str | None:
         return None
     try:
         data = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return _json_string(data.get("pub_date")) if isinstance(data, dict) else None
 
@@ -523,7 +528,7 @@ def _json_ld_article(tree: HtmlElement) -> dict[str, Any]:
             continue
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the stack
             continue
         for obj in _json_ld_objects(data):
             types = obj.get("@type")
