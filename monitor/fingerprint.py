@@ -1,0 +1,110 @@
+"""Content fingerprints: copies and syndicated text about one event fold into one alert, not many.
+
+Two steps, because outlets copy each other with a new headline, an added intro or a trimmed footer:
+
+- a 64-bit SimHash of word 3-shingles, stored on ``Item.fingerprint``, finds candidates cheaply (a few bits
+  apart for a copy, about 32 for unrelated text);
+- containment of the shingle sets (the share of the shorter text found in the longer one) confirms it, so
+  a copy with an extra paragraph still counts while two reports that merely share a phrase do not.
+
+Text is folded first (case, Arabic/Persian letter forms, digits, diacritics, ZWNJ), so a Telegram copy and
+the website article compare equal even when one kept the ZWNJs and the other lost them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+SHINGLE_WORDS = 3
+CANDIDATE_DISTANCE = 12  # SimHash bits; only candidates this close get the exact check
+MIN_CONTAINMENT = 0.8  # share of the shorter text's shingles found in the longer one
+MIN_SHINGLES = 4  # shorter texts are near-duplicates only when their shingles are identical
+_MASK = (1 << 64) - 1
+_WORD = re.compile(r"\w+")
+_LETTERS = str.maketrans({
+    "\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0629": "\u0647",
+    "\u06c0": "\u0647", "\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627", "\u0671": "\u0627",
+    "\u200c": "", "\u200d": "", "\u0640": "",
+})
+
+
+def words(text: str) -> list[str]:
+    """Folded words: the comparison ignores case, letter forms, digit scripts, marks and ZWNJ."""
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return [_ascii_digits(word) for word in _WORD.findall(folded)]
+
+
+def _ascii_digits(word: str) -> str:
+    if word.isascii():
+        return word
+    return "".join(str(unicodedata.decimal(ch)) if unicodedata.decimal(ch, None) is not None else ch
+                   for ch in word)
+
+
+def _hash64(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def shingles(text: str) -> frozenset[int]:
+    """Hashed word 3-grams (single words for texts shorter than that)."""
+    tokens = words(text)
+    if len(tokens) < SHINGLE_WORDS:
+        return frozenset(_hash64(token) for token in tokens)
+    return frozenset(_hash64(" ".join(tokens[i:i + SHINGLE_WORDS]))
+                     for i in range(len(tokens) - SHINGLE_WORDS + 1))
+
+
+def simhash(features: frozenset[int]) -> int:
+    """64-bit SimHash as a signed integer (what a BIGINT column holds); 0 for an empty text."""
+    if not features:
+        return 0
+    packed = np.fromiter(features, dtype=np.uint64, count=len(features)).astype(">u8")
+    bits = np.unpackbits(packed.view(np.uint8)).reshape(-1, 64)  # most significant bit first
+    ones = bits.sum(axis=0, dtype=np.int64)
+    value = 0
+    for set_bit in ones * 2 > len(features):
+        value = value << 1 | int(set_bit)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def distance(a: int, b: int) -> int:
+    """Hamming distance between two stored fingerprints."""
+    return ((a ^ b) & _MASK).bit_count()
+
+
+def containment(a: frozenset[int], b: frozenset[int]) -> float:
+    """Share of the smaller set found in the larger one (1.0 for a copy with additions)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def article_text(title: str | None, text: str | None) -> str:
+    return f"{title or ''}\n{text or ''}"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    simhash: int
+    shingles: frozenset[int]
+
+
+@lru_cache(maxsize=256)
+def fingerprint(text: str) -> Fingerprint:
+    """Fingerprint of one article's title and text (see :func:`article_text`)."""
+    features = shingles(text)
+    return Fingerprint(simhash(features), features)
+
+
+def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> bool:
+    """True when one text is a copy of the other, give or take a headline, an intro or a footer."""
+    if min(len(a.shingles), len(b.shingles)) < MIN_SHINGLES:
+        return bool(a.shingles) and a.shingles == b.shingles
+    return containment(a.shingles, b.shingles) >= MIN_CONTAINMENT
