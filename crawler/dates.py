@@ -140,30 +140,30 @@ def _alternation(names: Iterable[str]) -> str:
 
 _OFFSET = r"[+-]\d{2}(?::?\d{2})?"
 _ZONE = rf"(?P<zone>{_OFFSET}|(?:utc|gmt)\s*{_OFFSET}|(?:{_alternation(_ZONES)})(?![a-z]))"
-_CLOCK = r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d+)?)?"
+_CLOCK = r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d+)?)?(?!\d)"
 _AMPM = r"(?:\s*(?P<ampm>[ap]\.?m\.?))?"
-_EN_WEEKDAY = r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_EN_WEEKDAY = r"(?:(?<![a-z])(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+)?"
 _EN_MONTH = rf"(?P<month>{_alternation(ENGLISH_MONTHS)})\.?"
 _EN_TIME = rf"(?:(?:\s*,?\s*(?:at\s+)?|\s*[-|]\s*){_CLOCK}{_AMPM}(?:\s*{_ZONE})?)?"
 
 _NUMERIC = re.compile(
-    r"(?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
+    r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?!\d)"
     rf"(?:(?:t|\s+|\s*[-,|]\s*){_CLOCK}\s*(?P<zone>z|{_OFFSET})?)?",
     re.IGNORECASE,
 )
 # ISO 8601 basic format, as in some JSON-LD: 20180619T055000+0900 (the T is required).
 _COMPACT = re.compile(
-    r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})t(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2})?"
+    r"(?<!\d)(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})t(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2})?(?!\d)"
     rf"(?:[.,]\d+)?\s*(?P<zone>z|{_OFFSET})?",
     re.IGNORECASE,
 )
 _EN_DAY_FIRST = re.compile(
-    rf"{_EN_WEEKDAY}(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH},?\s+(?P<year>\d{{4}}|\d{{2}})"
+    rf"{_EN_WEEKDAY}(?<!\d)(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH},?\s+(?P<year>\d{{4}}|\d{{2}})(?!\d)"
     rf"{_EN_TIME}",
     re.IGNORECASE,
 )
 _EN_MONTH_FIRST = re.compile(
-    rf"{_EN_WEEKDAY}{_EN_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
+    rf"{_EN_WEEKDAY}(?<![a-z]){_EN_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})(?!\d)"
     rf"{_EN_TIME}",
     re.IGNORECASE,
 )
@@ -171,12 +171,12 @@ _FA_WEEKDAY = r"(?:(?:(?:یک|دو|سه|چهار|پنج)\s*)?شنبه|جمعه)"
 _FA_TIME = rf"(?:\s*[-,|]?\s*(?:ساعت\s*)?{_CLOCK})"
 _FA_MONTH = rf"(?P<month>{_alternation([*JALALI_MONTHS, *PERSIAN_GREGORIAN_MONTHS])})(?:\s*ماه)?"
 _FA_WORDS = re.compile(
-    rf"(?:{_FA_WEEKDAY}\s*,?\s*)?(?P<day>\d{{1,2}})\s+{_FA_MONTH}\s*,?\s*(?P<year>\d{{4}})"
+    rf"(?:{_FA_WEEKDAY}\s*,?\s*)?(?<!\d)(?P<day>\d{{1,2}})\s+{_FA_MONTH}\s*,?\s*(?P<year>\d{{4}})(?!\d)"
     rf"(?:\s*(?:ه\.?\s*ش\.?|خورشیدی|شمسی))?{_FA_TIME}?",
 )
 # Time written before the date, as on many Iranian sites: «۱۳:۴۵ - ۲۸ تیر ۱۴۰۴».
 _FA_TIME_FIRST = re.compile(
-    rf"(?:ساعت\s*)?{_CLOCK}\s*[-,|]?\s*(?:{_FA_WEEKDAY}\s*,?\s*)?"
+    rf"(?:ساعت\s*)?(?<!\d){_CLOCK}\s*[-,|]?\s*(?:{_FA_WEEKDAY}\s*,?\s*)?"
     rf"(?:(?P<day>\d{{1,2}})\s+{_FA_MONTH}\s*,?\s*(?P<year>\d{{4}})"
     r"|(?P<nyear>\d{4})(?P<sep>[-/.])(?P<nmonth>\d{1,2})(?P=sep)(?P<nday>\d{1,2}))",
 )

@@ -80,5 +80,20 @@ def test_find_date_in_visible_text(text: str, expected: datetime | None) -> None
     assert find_date(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["serial 12025-07-21", "کد ۱۲۸ تیر ۱۴۰۴", "to our dismay 5, 2025", "۲۸ تیر ۱۴۰۴۵", "ref 20250721T10005"],
+    ids=[
+        "digit-before-iso",
+        "digit-before-day",
+        "month-inside-word",
+        "digit-after-year",
+        "digit-after-basic",
+    ],
+)
+def test_find_date_needs_word_boundaries(text: str) -> None:
+    assert find_date(text) is None
+
+
 def test_find_date_takes_the_earliest_date() -> None:
     assert find_date("۲۸ تیر ۱۴۰۴ (به‌روزرسانی: ۲۹ تیر ۱۴۰۴)") == datetime(2025, 7, 18, 20, 30, tzinfo=UTC)
