@@ -1,0 +1,598 @@
+"""``tocsin run``: the scheduler and the threads around it, wired together. The work itself lives elsewhere.
+
+Threads, and why each exists:
+
+- APScheduler's ``BackgroundScheduler`` (UTC, MemoryJobStore, jobs from :mod:`monitor.scheduling`) fires
+  crawls on a pool of ``max_concurrent_crawls`` threads and the service jobs on a small pool of their own,
+  so a slow crawl never delays the dispatcher. ``job_defaults`` (not scheduler kwargs, which APScheduler
+  ignores) set ``coalesce=True`` and ``max_instances=1``: a source never runs twice at once. Each crawl is a
+  child process with a hard timeout (:mod:`crawler.runner`), so a hung crawl is killed, never blocking.
+- The matcher: each item a crawl stores is announced at once (``on_item``) and matched here, in a thread
+  of its own, so its alert is queued within a second instead of at the end of the crawl.
+- The dispatcher: woken by the matcher (and every ``dispatch_interval``) to send the outbox.
+- The main thread: signals, the instance lock and systemd's watchdog.
+
+Shutdown (SIGTERM/SIGINT): no new runs start; crawls are told to stop (Scrapy closes gracefully) and, after
+``shutdown_grace``, their processes are killed and their runs recorded as ``killed``; the matcher and the
+dispatcher finish the item or message in hand. Everything else stays in the database for the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobExecutionEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import func, select
+
+from config.loader import TocsinConfig, load_config
+from monitor import instance_lock, scheduling
+from monitor.app import App
+from monitor.crawling import crawl_source
+from monitor.dispatch import dispatch_due, run_digests
+from monitor.health import (
+    HealthServer,
+    HealthState,
+    ServiceMetrics,
+    publish_state,
+    sd_notify,
+    watchdog_interval,
+)
+from monitor.housekeeping import recover_after_crash, run_housekeeping
+from monitor.instance_lock import InstanceLock
+from monitor.logs import configure_logging
+from monitor.processing import process_pending
+from monitor.reload import ConfigReloader
+from monitor.rules import RuleEngine
+from storage.models import Delivery, Source, utcnow
+from storage.repository import pending_items
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 200
+
+
+class MatchWorker:
+    """Matches items as crawls announce them; a sweep also picks up items stored while nobody listened."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._poisoned: set[int] = (
+            set()
+        )  # items whose matching raised: logged once, skipped by sweeps
+        self.thread = threading.Thread(target=self._run, name="matcher", daemon=True)
+
+    def submit(self, item_id: int) -> None:
+        self._queue.put(item_id)
+
+    def sweep(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        stop = self.service.stop
+        while not stop.is_set():
+            try:
+                first = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            batch = [first]
+            while len(batch) < SWEEP_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            ids = [item_id for item_id in batch if item_id is not None]
+            if None in batch:
+                ids += self.pending_ids()
+            self.match(list(dict.fromkeys(ids)))
+
+    def pending_ids(self) -> list[int]:
+        with self.service.app.database.read() as session:
+            return [
+                item.id
+                for item in pending_items(session, limit=5000)
+                if item.id not in self._poisoned
+            ]
+
+    def match(self, item_ids: list[int]) -> None:
+        app, metrics = self.service.app, self.service.metrics
+        for item_id in item_ids:
+            if self.service.stop.is_set():
+                return  # left pending in the database: the next start sweeps it
+            try:
+                report = process_pending(app.database, app.rules, app.config, item_ids=[item_id])
+            except Exception:
+                if item_id not in self._poisoned:
+                    log.exception(
+                        "matching item %d failed; it stays pending",
+                        item_id,
+                        extra={"item": item_id},
+                    )
+                self._poisoned.add(item_id)
+                continue
+            metrics.items_matched.inc(report.items)
+            metrics.matches.inc(report.matches)
+            metrics.alerts.labels("new").inc(len(report.alerts_new))
+            metrics.alerts.labels("updated").inc(len(report.alerts_updated))
+            if report.alerts_new or report.alerts_updated:
+                self.service.dispatcher.wake()
+
+
+class DispatchWorker:
+    """Sends the outbox whenever woken, and at least every ``dispatch_interval``."""
+
+    BATCH = 10  # small, so a shutdown waits for a few messages at most
+    FOLLOW_UP = 1.0
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._wake = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
+        self.last_pass: datetime | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        stop = self.service.stop
+        progressed = False
+        while not stop.is_set():
+            interval = self.service.app.config.settings.schedule.dispatch_interval.total_seconds()
+            # After a pass that sent something, look again soon: a paced channel may have more waiting.
+            self._wake.wait(min(interval, self.FOLLOW_UP) if progressed else interval)
+            self._wake.clear()
+            if stop.is_set():
+                return
+            try:
+                progressed = self.drain()
+            except Exception:
+                progressed = False
+                log.exception("dispatching failed; pending deliveries stay in the outbox")
+
+    def drain(self) -> bool:
+        """Send until nothing more is due now; True when something was sent."""
+        app, metrics = self.service.app, self.service.metrics
+        progressed = False
+        while not self.service.stop.is_set():
+            report = dispatch_due(app.database, app.config, limit=self.BATCH)
+            metrics.deliveries.labels("sent").inc(len(report.sent))
+            metrics.deliveries.labels("retrying").inc(len(report.retrying))
+            metrics.deliveries.labels("dead").inc(len(report.dead))
+            progressed = progressed or bool(report.sent)
+            if not (report.sent or report.retrying or report.dead):
+                break
+        self.last_pass = utcnow()
+        with app.database.read() as session:
+            pending = session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status.in_(["pending", "sending"]))
+            )
+        metrics.outbox_pending.set(pending or 0)
+        return progressed
+
+
+@dataclass
+class Service:
+    app: App
+    lock: InstanceLock
+    stop: threading.Event = field(default_factory=threading.Event)
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    config_error: str | None = None
+    health_address: str | None = None
+    _active_crawls: dict[str, float] = field(default_factory=dict)
+    _signatures: dict[str, str] = field(default_factory=dict)
+    _lock_ok: bool = True
+
+    def __post_init__(self) -> None:
+        self.started_at = utcnow()
+        self.matcher = MatchWorker(self)
+        self.dispatcher = DispatchWorker(self)
+        self.reloader = ConfigReloader(
+            self.app.config, on_reload=self._reloaded, on_error=self._reload_failed
+        )
+        settings = self.app.config.settings.service
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={
+                "default": ThreadPoolExecutor(4),
+                "crawls": ThreadPoolExecutor(settings.max_concurrent_crawls),
+            },
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": scheduling.MIN_GRACE_SECONDS,
+            },
+            timezone="UTC",
+        )
+        self.scheduler.add_listener(
+            self._job_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES
+        )
+        self.health = HealthState(
+            checks={
+                "scheduler": lambda: (
+                    None if self.scheduler.running else "the scheduler is not running"
+                ),
+                "instance_lock": lambda: None if self._lock_ok else "the instance lock was lost",
+                "matcher": lambda: (
+                    None if self.matcher.thread.is_alive() else "the matcher thread died"
+                ),
+                "dispatcher": lambda: (
+                    None if self.dispatcher.thread.is_alive() else "the dispatcher thread died"
+                ),
+                "stopping": lambda: "shutting down" if self.stop.is_set() else None,
+            },
+            info=self._info,
+        )
+
+    # --- the jobs ------------------------------------------------------------------------------------
+
+    def crawl(self, source_id: str) -> None:
+        """One scheduled crawl of one source (``crawl:<id>``)."""
+        source = next((s for s in self.app.config.sources if s.id == source_id and s.enabled), None)
+        if source is None or self.stop.is_set():
+            return
+        self._active_crawls[source_id] = time.monotonic()
+        try:
+            outcome = crawl_source(
+                self.app, source, on_item=self.matcher.submit, stop_event=self.stop
+            )
+        except Exception:
+            log.exception("crawl of %s could not run", source_id, extra={"source": source_id})
+            self.metrics.source_errors.labels(source_id, "error").inc()
+            return
+        finally:
+            started = self._active_crawls.pop(source_id, time.monotonic())
+            self.metrics.crawl_duration.labels(source_id).observe(time.monotonic() - started)
+        self.metrics.crawls.labels(outcome.status).inc()
+        self.metrics.items_fetched.labels(source_id, "new").inc(len(outcome.new_item_ids))
+        self.metrics.items_fetched.labels(source_id, "updated").inc(len(outcome.updated_item_ids))
+        if outcome.ok:
+            self.metrics.last_success.labels(source_id).set(time.time())
+        else:
+            self.metrics.source_errors.labels(source_id, outcome.status).inc()
+            log.warning(
+                "crawl of %s %s: %s",
+                source_id,
+                outcome.status,
+                outcome.error,
+                extra={"source": source_id, "status": outcome.status, "run": outcome.run_id},
+            )
+        if outcome.status != "killed":
+            self._notify(
+                scheduling.check_source_health(self.app.database, self.app.config, source_id)
+            )
+
+    def dispatch(self) -> None:
+        """The periodic dispatcher job: match anything left pending, then send the outbox."""
+        self.matcher.sweep()
+        self.dispatcher.wake()
+
+    def digest(self, channel: str) -> None:
+        """At a channel's digest time: fold what was held for it into one digest, then send it."""
+        bundles = run_digests(self.app.database, self.app.config, channels=[channel])
+        log.info(
+            "digest time for channel %s: %d digests",
+            channel,
+            len(bundles),
+            extra={"channel": channel},
+        )
+        self.dispatcher.wake()
+
+    def housekeeping(self) -> None:
+        run_housekeeping(self.app.database, self.app.config.settings.service)
+
+    def heartbeat(self) -> None:
+        publish_state(
+            self.app.database,
+            {
+                "instance": self._info(),
+                "schedule": {
+                    job_id: when.isoformat() if when else None
+                    for job_id, when in scheduling.next_runs(self.scheduler).items()
+                },
+            },
+        )
+
+    def reload(self) -> None:
+        self.reloader.poll()
+
+    # --- reload --------------------------------------------------------------------------------------
+
+    def _reloaded(self, config: TocsinConfig, engine: RuleEngine) -> None:
+        self.app.rules = engine
+        self.app.config = config
+        if self.config_error is not None:
+            scheduling.resolve_config_error(self.app.database)
+        self.config_error = None
+        changes = self._sync_jobs()
+        self.metrics.config_reloads.labels("ok").inc()
+        log.info(
+            "configuration reloaded: %d sources, jobs changed: %s",
+            sum(s.enabled for s in config.sources),
+            ", ".join(changes) or "none",
+            extra={"changes": changes},
+        )
+        self.matcher.sweep()
+
+    def _reload_failed(self, message: str) -> None:
+        self.config_error = message
+        self.metrics.config_reloads.labels("failed").inc()
+        self._notify(scheduling.report_config_error(self.app.database, self.app.config, message))
+        self.heartbeat()  # `tocsin status` shows the error at once
+
+    def _sync_jobs(self) -> list[str]:
+        config = self.app.config
+        jobs = scheduling.ServiceJobs(
+            dispatch=self.dispatch,
+            digest=self.digest,
+            housekeeping=self.housekeeping,
+            heartbeat=self.heartbeat,
+            reload=self.reload,
+        )
+        crawl_specs = scheduling.crawl_specs(
+            config, scheduling.last_crawl_starts(self.app.database), self.crawl
+        )
+        specs = scheduling.fixed_specs(config, jobs) + crawl_specs
+        return scheduling.sync_jobs(
+            self.scheduler, specs, managed=lambda job_id: True, signatures=self._signatures
+        )
+
+    # --- events and health ---------------------------------------------------------------------------
+
+    def _job_event(self, event: JobEvent) -> None:
+        kind = {
+            EVENT_JOB_MISSED: "missed",
+            EVENT_JOB_ERROR: "error",
+            EVENT_JOB_MAX_INSTANCES: "overrun",
+        }.get(event.code, "other")
+        self.metrics.scheduler_events.labels(kind).inc()
+        if isinstance(event, JobExecutionEvent) and event.exception is not None:
+            log.error(
+                "job %s failed: %s",
+                event.job_id,
+                event.exception,
+                extra={"job": event.job_id},
+                exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+            )
+        elif kind == "overrun":
+            log.warning(
+                "job %s is still running; this run is skipped",
+                event.job_id,
+                extra={"job": event.job_id},
+            )
+
+    def _notify(self, queued: bool) -> None:
+        if queued:
+            self.dispatcher.wake()
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "heartbeat_at": utcnow().isoformat(timespec="seconds"),
+            "config_dir": str(self.app.config.directory),
+            "config_error": self.config_error,
+            "health": self.health_address,
+            "sources_enabled": sum(s.enabled for s in self.app.config.sources),
+            "crawls_running": sorted(self._active_crawls),
+            "stopping": self.stop.is_set(),
+        }
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        settings = self.app.config.settings.service
+        if settings.health_enabled:
+            server = HealthServer(
+                settings.health_host, settings.health_port, self.health, self.metrics
+            ).start()
+            self.health_address = server.address
+            self._health_server: HealthServer | None = server
+            log.info(
+                "health endpoint on %s/healthz, metrics on %s/metrics",
+                server.address,
+                server.address,
+                extra={"health": server.address},
+            )
+        else:
+            self._health_server = None
+        self.matcher.thread.start()
+        self.dispatcher.thread.start()
+        self._sync_jobs()
+        self.scheduler.start()
+        self.matcher.sweep()  # items stored but not matched before the last stop
+        self.heartbeat()
+        sd_notify("READY=1")
+        crawls = [j for j in self.scheduler.get_jobs() if j.id.startswith(scheduling.CRAWL_PREFIX)]
+        log.info("tocsin is running: %d sources scheduled", len(crawls), extra={"pid": os.getpid()})
+
+    def wait(self) -> None:
+        """Block the main thread until asked to stop; keep the lock and systemd's watchdog checked."""
+        watchdog = watchdog_interval()
+        last_ping = last_lock_check = 0.0
+        while not self.stop.wait(0.5):
+            now = time.monotonic()
+            if now - last_lock_check >= 5:
+                last_lock_check = now
+                if not self.lock.still_held():
+                    self._lock_ok = False
+                    log.critical(
+                        "the instance lock was lost; stopping so that no alert is sent twice"
+                    )
+                    self.stop.set()
+            if watchdog and now - last_ping >= watchdog and self.health.report()[0]:
+                sd_notify("WATCHDOG=1")
+                last_ping = now
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.dispatcher.wake()  # it may be waiting for its next pass
+        sd_notify("STOPPING=1")
+        log.info(
+            "stopping: %d crawls in flight",
+            len(self._active_crawls),
+            extra={"crawls_running": sorted(self._active_crawls)},
+        )
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        grace = self.app.config.settings.service.shutdown_grace.total_seconds()
+        deadline = time.monotonic() + grace
+        while self._active_crawls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._active_crawls:
+            killed = kill_crawl_children()
+            log.warning(
+                "abandoned %d crawls still running after %.0f s (killed processes %s)",
+                len(self._active_crawls),
+                grace,
+                killed,
+                extra={"sources": sorted(self._active_crawls)},
+            )
+            deadline = time.monotonic() + 3
+            while self._active_crawls and time.monotonic() < deadline:
+                time.sleep(0.05)
+        for thread in (self.matcher.thread, self.dispatcher.thread):
+            if thread.is_alive():
+                thread.join(timeout=max(0.5, deadline - time.monotonic()))
+        try:
+            publish_state(
+                self.app.database,
+                {"instance": {**self._info(), "stopped_at": utcnow().isoformat()}},
+            )
+        except Exception:  # noqa: BLE001 - the database may be what failed
+            log.warning("could not record the stop in the database", exc_info=True)
+        if self._health_server is not None:
+            self._health_server.stop()
+        self.lock.release()
+        self.app.close()
+        log.info("stopped")
+
+
+def kill_crawl_children() -> list[int]:
+    """SIGKILL this process's crawl children (each leads its own process group) that ignored the stop."""
+    killed: list[int] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return killed
+    me = str(os.getpid())
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = stat[stat.rindex(")") + 2 :].split()[1]
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me and b"crawler.child" in cmdline:
+            try:
+                os.killpg(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    def _handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            log.warning("second %s: exiting now", signal.Signals(signum).name)
+            kill_crawl_children()
+            os._exit(128 + signum)
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handle)
+    signal.signal(signal.SIGINT, _handle)
+
+
+def run_service(
+    config_dir: Path | str | None,
+    *,
+    once: bool = False,
+    standby: bool = False,
+    on_started: Callable[[Service], None] | None = None,
+) -> int:
+    """Everything ``tocsin run`` does; returns the exit code."""
+    config = load_config(config_dir)
+    configure_logging(config.settings.log)
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    lock = instance_lock.acquire(
+        config.database_url,
+        standby=standby,
+        poll=config.settings.service.standby_poll,
+        stop=stop,
+        on_wait=lambda holder: log.info(
+            "standing by: another instance is active (%s)", holder, extra={"holder": holder}
+        ),
+    )
+    if lock is None:
+        log.info("stopped while standing by")
+        return 0
+    try:
+        app = App.open(config_dir)
+        app.rules  # noqa: B018 - compile the rules now: a broken rule file must stop the start, not a job
+    except BaseException:
+        lock.release()
+        raise
+    recover_after_crash(app.database)
+    service = Service(app=app, lock=lock, stop=stop)
+    if once:
+        return run_once(service)
+    try:
+        service.start()
+        if on_started is not None:
+            on_started(service)
+        service.wait()
+    finally:
+        service.shutdown()
+    return 0 if service._lock_ok else 1
+
+
+def run_once(service: Service) -> int:
+    """``tocsin run --once``: crawl every enabled source now (concurrently), match, send, exit.
+
+    Returns 1 when a crawl failed (for cron jobs and scripts), else 0.
+    """
+    from concurrent.futures import ThreadPoolExecutor as Pool
+
+    app = service.app
+    sources = [s for s in app.config.sources if s.enabled]
+    try:
+        with Pool(app.config.settings.service.max_concurrent_crawls) as pool:
+            list(pool.map(service.crawl, [s.id for s in sources]))
+        if not service.stop.is_set():
+            service.matcher.match(service.matcher.pending_ids())
+            service.dispatcher.drain()
+        with app.database.read() as session:
+            states = {row.id: row for row in session.scalars(select(Source))}
+        failed = [
+            s.id for s in sources if s.id not in states or states[s.id].consecutive_failures > 0
+        ]
+    finally:
+        service.lock.release()
+        app.close()
+    return 1 if failed else 0
