@@ -36,6 +36,7 @@ class SourceSchedule(Strict):
 
 
 class SourceBase(Strict):
+    kind: str = Field("", description="the source kind; each subclass narrows it to one literal")
     id: str = Field(pattern=SOURCE_ID_PATTERN)
     name: str | None = None
     url: str

@@ -2,10 +2,12 @@
 
 The parent never imports Scrapy's reactor. It reads the child's ``TOCSIN {json}`` lines as they come, so
 each stored item can be matched at once (``on_item``), and kills the child's process group on timeout.
+Two kinds of crawl: a source (``run_crawl``) and the edit/deletion re-check (``recheck_due``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.pipelines import EVENT_PREFIX
+from storage.crawl_repo import finish_source_run
 from storage.db import Database
-from storage.repository import finish_crawl_run, start_crawl_run, sync_source
+from storage.repository import start_crawl_run, sync_source
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -42,30 +45,120 @@ class CrawlOutcome:
         return self.status == "ok"
 
 
+@dataclass
+class RecheckOutcome:
+    status: str  # ok|failed|timeout|killed
+    checked: int = 0
+    updated_item_ids: list[int] = field(default_factory=list)
+    removed_item_ids: list[int] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class _ChildResult:
+    returncode: int
+    done: dict[str, Any] | None
+    timed_out: bool
+    stopped: bool
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return dict(self.done.get("stats", {})) if self.done else {}
+
+
 def _kill_group(process: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
-def _judge(returncode: int, done: dict[str, Any] | None, stats: dict[str, Any]) -> tuple[str, str | None]:
+def _run_child(arguments: list[str], *, timeout: timedelta, on_event: Callable[[dict[str, Any]], None],
+               log_file: Path | None, stop_event: threading.Event | None) -> _ChildResult:
+    """Run ``python -m crawler.child ARGS`` in its own process group, streaming its events."""
+    command = [sys.executable, "-m", "crawler.child", *arguments]
+    stderr = open(log_file, "a", encoding="utf-8") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    done: dict[str, Any] | None = None
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, encoding="utf-8",
+                               start_new_session=True, env=env)
+    timed_out = threading.Event()
+
+    def _on_timeout() -> None:
+        timed_out.set()
+        _kill_group(process)
+
+    timer = threading.Timer(timeout.total_seconds(), _on_timeout)
+    timer.daemon = True
+    timer.start()
+    if stop_event is not None:
+        def _watch_stop() -> None:
+            while process.poll() is None:
+                if stop_event.wait(0.2):
+                    process.send_signal(signal.SIGINT)  # Scrapy closes the spider gracefully
+                    return
+        threading.Thread(target=_watch_stop, daemon=True).start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if not line.startswith(EVENT_PREFIX):
+                continue
+            try:
+                event = json.loads(line[len(EVENT_PREFIX):])
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "done":
+                done = event
+            else:
+                on_event(event)
+        returncode = process.wait()
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            _kill_group(process)
+            process.wait()
+        if log_file:
+            stderr.close()  # type: ignore[union-attr]
+    stopped = stop_event is not None and stop_event.is_set() and done is None
+    return _ChildResult(returncode, done, timed_out.is_set(), stopped)
+
+
+def _first_stat_suffix(stats: dict[str, Any], prefix: str) -> str | None:
+    key = next((k for k in stats if k.startswith(prefix)), None)
+    return key.rsplit("/", 1)[-1] if key else None
+
+
+def judge_crawl(
+    returncode: int, done: dict[str, Any] | None, stats: dict[str, Any]
+) -> tuple[str, str | None]:
+    """ok or failed (with why) from the child's final stats."""
     if done is None:
         return "failed", f"crawl process exited with code {returncode} before finishing"
     if not done.get("ok"):
         return "failed", str(done.get("error") or "crawl failed")
+    found = int(stats.get("tocsin/items_found", 0))
+    if int(stats.get("tocsin/not_public", 0)):
+        return "failed", "the channel has no public preview (t.me redirected away from /s/)"
+    if int(stats.get("response_received_count", 0)) == 0:
+        if int(stats.get("robotstxt/forbidden", 0)):
+            return "failed", "robots.txt forbids fetching this source (set obey_robots: false to override)"
+        exc = _first_stat_suffix(stats, "downloader/exception_type_count/")
+        return "failed", exc or f"no page could be fetched ({stats.get('finish_reason', 'no response')})"
+    if found == 0 and not int(stats.get("tocsin/not_modified", 0)):
+        if status := _first_stat_suffix(stats, "httperror/response_ignored_status_count/"):
+            return "failed", f"the source answered HTTP {status}"
+        if int(stats.get("tocsin/index_unreadable", 0)) or int(stats.get("tocsin/feed_unreadable", 0)):
+            return "failed", "the source's index (feed or sitemap) could not be parsed"
+        if int(stats.get("tocsin/index_errors", 0)):
+            return "failed", "the source's index page could not be fetched"
     errors = int(stats.get("log_count/ERROR", 0))
-    fetched = int(stats.get("response_received_count", 0))
-    if fetched == 0:
-        reason = stats.get("finish_reason", "no response")
-        exc = next((k for k in stats if k.startswith("downloader/exception_type_count/")), None)
-        detail = exc.rsplit("/", 1)[-1] if exc else f"no page could be fetched ({reason})"
-        return "failed", detail
-    if int(stats.get("tocsin/feed_unreadable", 0)):
-        return "failed", "the feed could not be parsed"
-    if errors and not stats.get("tocsin/items_seen"):
+    if errors and not found and not stats.get("tocsin/items_seen"):
         return "failed", f"{errors} errors and no items (see the crawl log)"
     return "ok", None
+
+
+def _settings_arguments(scrapy_settings: dict[str, Any] | None) -> list[str]:
+    return ["--settings-json", json.dumps(scrapy_settings)] if scrapy_settings else []
 
 
 def run_crawl(
@@ -81,77 +174,96 @@ def run_crawl(
     on_item: Callable[[int], None] | None = None,
     log_file: Path | None = None,
     stop_event: threading.Event | None = None,
+    scrapy_settings: dict[str, Any] | None = None,
 ) -> CrawlOutcome:
-    """Crawl one source in a child process and record the run and the source's health."""
+    """Crawl one source in a child process and record the run and the source's health.
+
+    ``scrapy_settings`` overrides Scrapy settings in the child (tests turn delays and backoff down).
+    """
     with database.write() as session:
         sync_source(session, source_id=source_id, kind=source_kind, name=source_name, url=source_url,
                     tags=source_tags)
         run_id = start_crawl_run(session, source_id).id
-    command = [sys.executable, "-m", "crawler.child", "--config", str(config_dir), "--source", source_id,
-               "--database-url", database.url]
-    stderr = open(log_file, "a", encoding="utf-8") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
-                                                                      os.environ.get("PYTHONPATH")]))}
     outcome = CrawlOutcome(source_id=source_id, run_id=run_id, status="failed")
-    done: dict[str, Any] | None = None
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, encoding="utf-8",
-                               start_new_session=True, env=env)
-    timed_out = threading.Event()
 
-    def _on_timeout() -> None:
-        timed_out.set()
-        _kill_group(process)
+    def _on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "item":
+            ids = outcome.new_item_ids if event["outcome"] == "new" else outcome.updated_item_ids
+            ids.append(int(event["id"]))
+            if on_item is not None:
+                on_item(int(event["id"]))
 
-    timer = threading.Timer(timeout.total_seconds(), _on_timeout)
-    timer.daemon = True
-    timer.start()
-    watcher = None
-    if stop_event is not None:
-        def _watch_stop() -> None:
-            while process.poll() is None:
-                if stop_event.wait(0.2):
-                    process.send_signal(signal.SIGINT)  # Scrapy closes the spider gracefully
-                    return
-        watcher = threading.Thread(target=_watch_stop, daemon=True)
-        watcher.start()
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if not line.startswith(EVENT_PREFIX):
-                continue
-            try:
-                event = json.loads(line[len(EVENT_PREFIX):])
-            except json.JSONDecodeError:
-                continue
-            if event.get("event") == "item":
-                (outcome.new_item_ids if event["outcome"] == "new" else outcome.updated_item_ids).append(event["id"])
-                if on_item is not None:
-                    on_item(int(event["id"]))
-            elif event.get("event") == "done":
-                done = event
-        returncode = process.wait()
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            _kill_group(process)
-            process.wait()
-        if log_file:
-            stderr.close()  # type: ignore[union-attr]
-    outcome.stats = dict(done.get("stats", {})) if done else {}
-    if timed_out.is_set():
+    arguments = ["--config", str(config_dir), "--source", source_id, "--database-url", database.url,
+                 *_settings_arguments(scrapy_settings)]
+    child = _run_child(arguments, timeout=timeout, on_event=_on_event, log_file=log_file,
+                       stop_event=stop_event)
+    outcome.stats = child.stats
+    if child.timed_out:
         outcome.status, outcome.error = "timeout", f"crawl exceeded its timeout of {timeout} and was killed"
-    elif stop_event is not None and stop_event.is_set() and done is None:
+    elif child.stopped:
         outcome.status, outcome.error = "killed", "crawl abandoned at shutdown"
     else:
-        outcome.status, outcome.error = _judge(returncode, done, outcome.stats)
+        outcome.status, outcome.error = judge_crawl(child.returncode, child.done, outcome.stats)
     with database.write() as session:
-        finish_crawl_run(
+        finish_source_run(
             session, run_id, status=outcome.status, error=outcome.error,
-            items_seen=int(outcome.stats.get("tocsin/items_seen", 0)),
+            items_found=int(outcome.stats.get("tocsin/items_found", 0)),
+            not_modified=bool(outcome.stats.get("tocsin/not_modified")),
             items_new=len(outcome.new_item_ids), items_updated=len(outcome.updated_item_ids),
             pages_fetched=int(outcome.stats.get("response_received_count", 0)), stats=outcome.stats,
         )
     log.info("crawl %s finished: %s (%d new, %d updated)%s", source_id, outcome.status,
              len(outcome.new_item_ids), len(outcome.updated_item_ids),
              f": {outcome.error}" if outcome.error else "")
+    return outcome
+
+
+def recheck_due(
+    *,
+    database: Database,
+    config_dir: Path,
+    timeout: timedelta,
+    limit: int = 200,
+    on_item: Callable[[int], None] | None = None,
+    on_removed: Callable[[int, str], None] | None = None,
+    log_file: Path | None = None,
+    stop_event: threading.Event | None = None,
+    scrapy_settings: dict[str, Any] | None = None,
+) -> RecheckOutcome:
+    """Re-fetch matched items inside their re-check window (crawler.recheck), in one child process.
+
+    ``on_item(id)`` is called for each item whose text changed (a new version, to be matched again),
+    ``on_removed(id, reason)`` for each item newly marked removed (state media deleting an article is
+    itself worth an alert). Items checked within the last hour are left for the next call.
+    """
+    outcome = RecheckOutcome(status="failed")
+
+    def _on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "item":
+            outcome.updated_item_ids.append(int(event["id"]))
+            if on_item is not None:
+                on_item(int(event["id"]))
+        elif event.get("event") == "removed":
+            outcome.removed_item_ids.append(int(event["id"]))
+            if on_removed is not None:
+                on_removed(int(event["id"]), str(event.get("reason", "")))
+
+    arguments = ["--config", str(config_dir), "--recheck", "--database-url", database.url,
+                 "--limit", str(limit), *_settings_arguments(scrapy_settings)]
+    child = _run_child(arguments, timeout=timeout, on_event=_on_event, log_file=log_file,
+                       stop_event=stop_event)
+    outcome.stats = child.stats
+    outcome.checked = int(outcome.stats.get("tocsin/recheck_targets", 0))
+    if child.timed_out:
+        outcome.status = "timeout"
+        outcome.error = f"re-check exceeded its timeout of {timeout} and was killed"
+    elif child.stopped:
+        outcome.status, outcome.error = "killed", "re-check abandoned at shutdown"
+    elif child.done is None or not child.done.get("ok"):
+        error = (child.done or {}).get("error")
+        outcome.error = str(error or f"re-check exited with code {child.returncode}")
+    else:
+        outcome.status = "ok"
+    log.info("re-check finished: %s (%d checked, %d edited, %d removed)", outcome.status, outcome.checked,
+             len(outcome.updated_item_ids), len(outcome.removed_item_ids))
     return outcome

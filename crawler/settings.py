@@ -1,6 +1,8 @@
-"""Scrapy settings for every Tocsin crawl (UPPER_CASE only; per-source values are applied in runner code).
+"""Scrapy settings for every Tocsin crawl (UPPER_CASE only; per-source values are applied in crawler.child).
 
-Safe defaults from PITFALLS.md section 8: bounded sizes and timeouts, robots.txt obeyed, AutoThrottle on.
+Safe defaults from PITFALLS.md section 8: bounded sizes and timeouts (a decompression bomb is cut off at
+DOWNLOAD_MAXSIZE by HttpCompressionMiddleware), robots.txt obeyed, AutoThrottle on, retries spaced out
+and Retry-After honoured (crawler.middlewares), HTTP cache off (it would hide changes).
 """
 
 BOT_NAME = "tocsin"
@@ -29,7 +31,22 @@ CLOSESPIDER_TIMEOUT = 600
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
+# Responses waiting for extraction count here: the engine stops downloading above it (bounded memory).
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 16 * 1024 * 1024
 
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.ConditionalGetMiddleware": 560,
+    "crawler.middlewares.SourceProxyMiddleware": 740,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.StoragePipeline": 500,
 }
+
+# Tocsin's own knobs (read by crawler.middlewares and crawler.spiders).
+TOCSIN_RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry, doubled for each next one
+TOCSIN_RETRY_BACKOFF_MAX = 60.0
+TOCSIN_RETRY_AFTER_MAX = 300.0  # a longer Retry-After gives up on the request instead of waiting
+TOCSIN_EXTRACTION_WORKERS = -1  # worker processes for extraction; -1 = one per core (max 4), 0 = inline
+TOCSIN_CONDITIONAL_GET = True

@@ -7,14 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-import scrapy
 from scrapy.http import Response
 
 from config.sources import FeedSource
 from crawler.dates import parse_date
 from crawler.extract import canonicalize_url
-from crawler.spiders.base import SourceSpider, snapshot_of
-from storage.records import ItemRecord
+from crawler.spiders.base import CrawledItem, SourceSpider, html_to_text, snapshot_of
 
 
 def _entry_date(entry: Any) -> datetime | None:
@@ -25,42 +23,42 @@ def _entry_date(entry: Any) -> datetime | None:
 
 
 class FeedSpider(SourceSpider):
+    """Reads the feed, then fetches each new entry's page (``follow_links: false`` keeps the summary)."""
+
     kind = "feed"
     source: FeedSource
 
     async def start(self) -> Any:
-        yield scrapy.Request(self.source.url, callback=self.parse_feed, dont_filter=True)
+        yield self.index_request(self.source.url, self.parse_feed)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
+        if self.not_modified(response):
+            return
         feed = feedparser.parse(response.body, response_headers={
             k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
         })
         if feed.bozo and not feed.entries:
             self.logger.error("not a readable feed: %s (%s)", response.url, feed.get("bozo_exception"))
-            self.crawler.stats.inc_value("tocsin/feed_unreadable")
+            self.stat("index_unreadable")
             return
-        self.crawler.stats.set_value("tocsin/feed_entries", len(feed.entries))
+        self.found(len(feed.entries))
         for entry in feed.entries:
             link = entry.get("link")
             if not link:
                 continue
             url = canonicalize_url(response.urljoin(link))
-            fallbacks = {
-                "url": url,
-                "title": str(entry.get("title", "")),
-                "text": str(entry.get("summary", "")),
-                "published_at": _entry_date(entry),
-            }
+            title = html_to_text(str(entry.get("title", "")))
+            summary = str(entry.get("summary", ""))
+            published = _entry_date(entry)
             if not self.wants(url):
                 continue
             if self.source.follow_links:
-                yield scrapy.Request(url, callback=self.parse_article, cb_kwargs={"fallbacks": fallbacks})
-            else:
-                yield ItemRecord(
-                    source_id=self.source.id, url=url, title=fallbacks["title"], text=fallbacks["text"],
+                yield self.article_request(url, {"url": url, "title": title, "text": summary,
+                                                 "published_at": published})
+            elif text := html_to_text(summary):
+                yield CrawledItem(
+                    source_id=self.source.id, url=url, title=title, text=text,
                     fetched_at=datetime.now(UTC), lang=self.source.lang,
-                    published_at=fallbacks["published_at"], snapshot=snapshot_of(response),
+                    published_at=published, snapshot=snapshot_of(response),
+                    external_id=str(entry.get("id") or "")[:200] or None,
                 )
-
-    def parse_article(self, response: Response, fallbacks: dict[str, Any]) -> Iterator[ItemRecord]:
-        yield from self.article_record(response, **fallbacks)
