@@ -1,0 +1,393 @@
+"""The rules engine: documents in, matches out. Pure: no database, no network, no clock.
+
+``RuleEngine.load`` either returns a complete new engine or raises ConfigError, so a service can
+keep the previous engine when an edited file is broken (hot reload without a half-loaded state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.rules.compiled import CompiledList, CompiledRule, Entity
+from monitor.rules.evaluate import evaluate, failed_clause, satisfied_parts
+from monitor.rules.extract import Mention, extract, mentions_in
+from monitor.rules.loader import compile_files
+from monitor.rules.scanner import Scanner, Span
+from monitor.rules.view import DocumentView, Window
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    title: str = ""
+    lang: str | None = None
+    source: str | None = None
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Match:
+    rule_id: str
+    event: str
+    severity: str  # info | warning | critical
+    score: float
+    entities: dict[str, Any]
+    spans: list[tuple[int, int]]  # into Document.text
+    title_spans: list[tuple[int, int]]  # into Document.title
+
+    def to_json(self, document_id: str) -> dict[str, Any]:
+        """The ``tocsin match`` output line for this match."""
+        return {
+            "id": document_id,
+            "rule": self.rule_id,
+            "event": self.event,
+            "severity": self.severity,
+            "score": self.score,
+            "entities": self.entities,
+            "spans": [list(s) for s in self.spans],
+            "title_spans": [list(s) for s in self.title_spans],
+        }
+
+
+@dataclass
+class RuleTrace:
+    """Why one rule fired or not on one document."""
+
+    rule_id: str
+    event: str
+    severity: str
+    fired: bool
+    reason: str  # "fired", or the first thing that failed
+    failed_clause: str | None = None  # the query text of the clause that failed
+    match: Match | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)  # evidence seen (near misses too)
+    title_spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    document: Document
+    fired: list[RuleTrace]
+    near_misses: list[RuleTrace]  # rules whose terms occurred but that did not fire
+
+
+@dataclass
+class _Outcome:
+    fired: bool
+    reason: str
+    clause: str | None = None
+    windows: list[Window] = field(default_factory=list)
+    evidence: list[Span] = field(default_factory=list)
+    score: float = 1.0
+
+
+def guess_language(text: str) -> str:
+    """'fa' when Arabic-script letters outnumber Latin ones in the first 2,000 characters, else
+    'en'.
+    """
+    sample = text[:2000]
+    persian = sum(1 for ch in sample if "\u0600" <= ch <= "\u06ff")
+    latin = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+    return "fa" if persian > latin else "en"
+
+
+class RuleEngine:
+    """Compiled rules and watchlists sharing one automaton."""
+
+    def __init__(
+        self,
+        rules: Sequence[CompiledRule],
+        watchlists: dict[str, CompiledList],
+        entities: dict[int, list[Entity]],
+        scanner: Scanner,
+        regexes: Sequence[Any],
+    ) -> None:
+        self.rules: Sequence[CompiledRule] = tuple(rules)
+        self.watchlists: dict[str, CompiledList] = watchlists
+        self.entities = entities
+        self.scanner = scanner
+        self.regexes = tuple(regexes)
+        self._by_id = {rule.id: rule for rule in self.rules}
+        self._always = [rule for rule in self.rules if rule.trigger is None and rule.spec.enabled]
+        self._triggered_by: dict[int, list[CompiledRule]] = {}
+        for rule in self.rules:
+            if rule.trigger is not None and rule.spec.enabled:
+                for term_id in rule.trigger:
+                    self._triggered_by.setdefault(term_id, []).append(rule)
+
+    @classmethod
+    def load(cls, rule_files: Sequence[Path], watchlist_files: Sequence[Path]) -> RuleEngine:
+        """Compile the files into a new engine; raises ConfigError (file:line:col) on any
+        problem.
+        """
+        compiler = compile_files(rule_files, watchlist_files)
+        return cls(
+            compiler.rules,
+            compiler.lists,
+            compiler.entities,
+            Scanner(compiler.table),
+            compiler.regexes,
+        )
+
+    def rule(self, rule_id: str) -> CompiledRule:
+        return self._by_id[rule_id]
+
+    @property
+    def automaton_size(self) -> int:
+        return self.scanner.size
+
+    # ------------------------------------------------------------------------------------- matching
+    def view(self, doc: Document) -> DocumentView:
+        return DocumentView(doc.title, doc.text, self.scanner, self._regex_spans)
+
+    def _regex_spans(self, index: int, text: str) -> list[Span]:
+        return [match.span() for match in self.regexes[index].finditer(text)]
+
+    def candidates(self, view: DocumentView) -> list[CompiledRule]:
+        """Rules worth evaluating: those whose trigger terms occur, plus those that have none."""
+        chosen: dict[int, CompiledRule] = {rule.index: rule for rule in self._always}
+        for term_id in view.hits:
+            for rule in self._triggered_by.get(term_id, ()):
+                chosen[rule.index] = rule
+        return [chosen[index] for index in sorted(chosen)]
+
+    def match(self, doc: Document) -> list[Match]:
+        view = self.view(doc)
+        language = doc.lang or guess_language(doc.text or doc.title)
+        mentions: list[Mention] | None = None
+        out: list[Match] = []
+        for rule in self.candidates(view):
+            outcome = self._evaluate(rule, view, doc, language)
+            if outcome.fired:
+                if mentions is None:
+                    mentions = mentions_in(view, self.entities)
+                out.append(self._match(rule, view, outcome, mentions))
+        return out
+
+    def explain(self, doc: Document) -> Explanation:
+        view = self.view(doc)
+        language = doc.lang or guess_language(doc.text or doc.title)
+        mentions = mentions_in(view, self.entities)
+        fired: list[RuleTrace] = []
+        missed: list[RuleTrace] = []
+        for rule in self.candidates(view):
+            outcome = self._evaluate(rule, view, doc, language, explain=True)
+            text_spans, title_spans = _raw_spans(view, outcome.evidence)
+            trace = RuleTrace(
+                rule.id,
+                rule.event,
+                rule.severity,
+                outcome.fired,
+                outcome.reason,
+                outcome.clause,
+                spans=text_spans,
+                title_spans=title_spans,
+            )
+            if outcome.fired:
+                trace.match = self._match(rule, view, outcome, mentions)
+                fired.append(trace)
+            else:
+                missed.append(trace)
+        return Explanation(doc, fired, missed)
+
+    def match_rule(self, rule_id: str, doc: Document) -> tuple[Match | None, str]:
+        """Evaluate one rule (enabled or not) on ``doc``: its match, or why it did not fire."""
+        rule = self._by_id[rule_id]
+        view = self.view(doc)
+        language = doc.lang or guess_language(doc.text or doc.title)
+        outcome = self._evaluate(rule, view, doc, language, explain=True)
+        if not outcome.fired:
+            return None, outcome.reason
+        return self._match(rule, view, outcome, mentions_in(view, self.entities)), "fired"
+
+    def _match(
+        self, rule: CompiledRule, view: DocumentView, outcome: _Outcome, mentions: Sequence[Mention]
+    ) -> Match:
+        entities = extract(view, mentions, outcome.windows, outcome.evidence, rule.event)
+        text_spans, title_spans = _raw_spans(view, outcome.evidence)
+        return Match(
+            rule.id,
+            rule.event,
+            rule.severity,
+            round(outcome.score, 3),
+            entities,
+            text_spans,
+            title_spans,
+        )
+
+    # ------------------------------------------------------------------------------------- one rule
+    def _evaluate(
+        self,
+        rule: CompiledRule,
+        view: DocumentView,
+        doc: Document,
+        language: str,
+        *,
+        explain: bool = False,
+    ) -> _Outcome:
+        spec = rule.spec
+        scope = spec.sources
+        if scope.ids and doc.source not in scope.ids:
+            return _Outcome(False, f"source {doc.source!r} is not one of {scope.ids}")
+        if scope.tags and not doc.tags & set(scope.tags):
+            return _Outcome(False, f"the source has none of the tags {scope.tags}")
+        if doc.source is not None and doc.source in scope.exclude_ids:
+            return _Outcome(False, f"source {doc.source!r} is excluded")
+        if doc.tags & set(scope.exclude_tags):
+            return _Outcome(
+                False, f"source tags {sorted(doc.tags & set(scope.exclude_tags))} are excluded"
+            )
+        if spec.languages and language not in spec.languages:
+            return _Outcome(False, f"language {language!r} is not one of {spec.languages}")
+        if rule.context is not None and not evaluate(rule.context.node, view, view.whole)[0]:
+            return _Outcome(False, "context not found in the document", rule.context.source)
+
+        score = 1.0
+        evidence: list[Span] = []
+        if rule.weights:
+            total = 0.0
+            for clause in rule.weights:
+                ok, spans = evaluate(clause.node, view, view.whole)
+                if ok:
+                    total += clause.weight
+                    evidence.extend(spans)
+            threshold = spec.weights.threshold if spec.weights else 0.0
+            if total < threshold:
+                return _Outcome(
+                    False, f"weights {total:g} below threshold {threshold:g}", evidence=evidence
+                )
+            score = total
+
+        if rule.query is None:
+            windows = [view.whole]
+            kept = [(view.whole, evidence)]
+            reason = ""
+        else:
+            windows = self._windows(rule, view)
+            kept, reason, failed = self._hold(rule, view, windows, explain)
+            if not kept:
+                return _Outcome(False, reason, failed)
+        negated = self._negated(rule, view, kept)
+        if negated:
+            return _Outcome(False, negated[0], negated[1])
+        held = [window for window, _ in kept]
+        evidence = sorted(set(evidence).union(*(set(spans) for _, spans in kept)))
+        return _Outcome(True, "fired", windows=held, evidence=evidence, score=score)
+
+    def _windows(self, rule: CompiledRule, view: DocumentView) -> list[Window]:
+        """The segments worth trying: those containing a trigger term (all of them without a
+        trigger).
+        """
+        scope = rule.spec.within
+        if scope == "document":
+            return [view.whole]
+        if rule.trigger is None:
+            return view.segments(scope)
+        starts = sorted(span[0] for term_id in rule.trigger for span in view.hits.get(term_id, ()))
+        chosen: list[Window] = []
+        for start in starts:
+            window = view.segment_of(scope, start)
+            if not chosen or chosen[-1] != window:
+                chosen.append(window)
+        return sorted(set(chosen))
+
+    def _hold(
+        self, rule: CompiledRule, view: DocumentView, windows: Sequence[Window], explain: bool
+    ) -> tuple[list[tuple[Window, list[Span]]], str, str | None]:
+        """Windows where the query holds and no exclusion applies; else why not."""
+        assert rule.query is not None
+        kept: list[tuple[Window, list[Span]]] = []
+        excluded: tuple[str, str] | None = None
+        best: tuple[int, Window] | None = None
+        for window in windows:
+            ok, spans = evaluate(rule.query.node, view, window)
+            if not ok:
+                if explain:
+                    parts = satisfied_parts(rule.query.node, view, window)
+                    if best is None or parts > best[0]:
+                        best = (parts, window)
+                continue
+            hit = self._excluded(rule, view, window)
+            if hit is not None:
+                excluded = hit
+                continue
+            kept.append((window, spans))
+        if kept:
+            return kept, "", None
+        if excluded:
+            return [], excluded[0], excluded[1]
+        if best is None:
+            return [], f"query does not hold in any {rule.spec.within}", None
+        failed = failed_clause(rule.query.node, view, best[1])
+        source = rule.query.source[failed.start : failed.end] if failed else None
+        return (
+            [],
+            f"query does not hold; closest {rule.spec.within}: {_quote(view, best[1])}",
+            source,
+        )
+
+    def _excluded(
+        self, rule: CompiledRule, view: DocumentView, window: Window
+    ) -> tuple[str, str] | None:
+        """The first exclusion that holds around ``window`` (in its own scope, if it has one)."""
+        for clause in rule.excludes:
+            scope = clause.scope or rule.spec.within
+            if scope == rule.spec.within:
+                around = [window]
+            else:
+                around = [
+                    segment
+                    for segment in view.segments(scope)
+                    if segment[0] < window[1] and window[0] < segment[1]
+                ]
+            for segment in around:
+                if evaluate(clause.node, view, segment)[0]:
+                    return f"excluded in the {scope} {_quote(view, segment)}", clause.source
+        return None
+
+    def _negated(
+        self, rule: CompiledRule, view: DocumentView, kept: list[tuple[Window, list[Span]]]
+    ) -> tuple[str, str] | None:
+        """A negation cue in the sentence of every piece of evidence suppresses the match."""
+        if not rule.negations:
+            return None
+        first: tuple[str, str] | None = None
+        for _, spans in kept:
+            for span in spans or [(0, 0)]:
+                sentence = view.segment_of("sentence", span[0])
+                cue = next((c for c in rule.negations if evaluate(c.node, view, sentence)[0]), None)
+                if cue is None:
+                    return None
+                if first is None:
+                    first = (f"negation cue in the sentence {_quote(view, sentence)}", cue.source)
+        return first
+
+
+def _quote(view: DocumentView, window: Window, width: int = 90) -> str:
+    text = view.text[window[0] : window[1]].strip()
+    return f"'{text[: width - 1]}…'" if len(text) > width else f"'{text}'"
+
+
+def _raw_spans(
+    view: DocumentView, spans: Sequence[Span]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    text: set[tuple[int, int]] = set()
+    title: set[tuple[int, int]] = set()
+    for span in spans:
+        raw = view.raw_span(span)
+        (title if raw.field == "title" else text).add((raw.start, raw.end))
+    return _merge(sorted(text)), _merge(sorted(title))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out

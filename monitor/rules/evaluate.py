@@ -1,0 +1,97 @@
+"""Evaluating a query's syntax tree against one document window, and saying which clause failed.
+
+Every node yields ``(true, spans)``: a term is true when it occurs (its spans are the evidence),
+AND/OR combine truth and collect the evidence of their true parts, NOT is true without evidence,
+and NEAR/BEFORE keep only the occurrences that sit close enough (same field, at most n words
+between them).
+"""
+
+from __future__ import annotations
+
+from monitor.rules.query import And, Field, ListRef, Near, Node, Not, Or, Regex, Term
+from monitor.rules.scanner import Span
+from monitor.rules.view import DocumentView, Window
+
+Result = tuple[bool, list[Span]]
+MAX_PAIRS = 400  # occurrences considered per side of a NEAR; keeps a pathological document bounded
+
+
+def evaluate(node: Node, view: DocumentView, window: Window) -> Result:
+    if isinstance(node, Term | ListRef):
+        spans = view.term_spans(node.term_ids, window)
+        return bool(spans), spans
+    if isinstance(node, Regex):
+        spans = view.regex_spans(node.index, window)
+        return bool(spans), spans
+    if isinstance(node, And):
+        evidence: list[Span] = []
+        for part in node.parts:
+            ok, spans = evaluate(part, view, window)
+            if not ok:
+                return False, []
+            evidence.extend(spans)
+        return True, evidence
+    if isinstance(node, Or):
+        evidence = []
+        found = False
+        for part in node.parts:
+            ok, spans = evaluate(part, view, window)
+            if ok:
+                found = True
+                evidence.extend(spans)
+        return found, evidence
+    if isinstance(node, Not):
+        assert node.part is not None
+        ok, _ = evaluate(node.part, view, window)
+        return not ok, []
+    if isinstance(node, Field):
+        assert node.part is not None
+        return evaluate(node.part, view, view.field_window(node.name, window))
+    if isinstance(node, Near):
+        return _near(node, view, window)
+    raise TypeError(f"unknown node {type(node).__name__}")
+
+
+def _near(node: Near, view: DocumentView, window: Window) -> Result:
+    assert node.left is not None and node.right is not None
+    left_ok, left = evaluate(node.left, view, window)
+    if not left_ok or not left:
+        return False, []
+    right_ok, right = evaluate(node.right, view, window)
+    if not right_ok or not right:
+        return False, []
+    kept: set[Span] = set()
+    for first in sorted(set(left))[:MAX_PAIRS]:
+        for second in sorted(set(right))[:MAX_PAIRS]:
+            if not view.same_field(first, second):
+                continue
+            if node.ordered and second[0] < first[1]:
+                continue
+            if view.words_between(first, second) <= node.distance:
+                kept.add(first)
+                kept.add(second)
+    return bool(kept), sorted(kept)
+
+
+def failed_clause(node: Node, view: DocumentView, window: Window) -> Node | None:
+    """The innermost clause that makes ``node`` false in ``window`` (None if it is true)."""
+    ok, _ = evaluate(node, view, window)
+    if ok:
+        return None
+    if isinstance(node, And):
+        for part in node.parts:
+            if not evaluate(part, view, window)[0]:
+                return failed_clause(part, view, window) or part
+    if isinstance(node, Field) and node.part is not None:
+        return failed_clause(node.part, view, view.field_window(node.name, window)) or node
+    if isinstance(node, Near) and node.left is not None and node.right is not None:
+        for side in (node.left, node.right):
+            if not evaluate(side, view, window)[0]:
+                return failed_clause(side, view, window) or side
+    return node
+
+
+def satisfied_parts(node: Node, view: DocumentView, window: Window) -> int:
+    """How many top-level AND parts hold in ``window``; used to pick the most telling near miss."""
+    parts = node.parts if isinstance(node, And) else [node]
+    return sum(1 for part in parts if evaluate(part, view, window)[0])

@@ -1,0 +1,313 @@
+"""Event slots filled from what lies nearest the evidence: people, prisons (from/to), courts and
+branch, charges, the number of people concerned, and places.
+
+Watchlist hits give persons, prisons, courts, charges and places (canonical names). Slots are taken
+from the windows (sentences, by default) in which the rule held; persons, prisons, courts and
+charges fall back to the paragraphs around the evidence when those windows name none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.rules.compiled import Entity
+from monitor.rules.scanner import Span
+from monitor.rules.view import DocumentView, Window
+
+ENTITY_KEYS = (
+    "persons",
+    "prisons",
+    "prison_from",
+    "prison_to",
+    "courts",
+    "branch",
+    "charges",
+    "count",
+    "places",
+)
+
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "یک": 1,
+    "دو": 2,
+    "سه": 3,
+    "چهار": 4,
+    "پنج": 5,
+    "شش": 6,
+    "هفت": 7,
+    "هشت": 8,
+    "نه": 9,
+    "ده": 10,
+    "یازده": 11,
+    "دوازده": 12,
+    "سیزده": 13,
+    "چهارده": 14,
+    "پانزده": 15,
+    "شانزده": 16,
+    "هفده": 17,
+    "هجده": 18,
+    "نوزده": 19,
+    "بیست": 20,
+    "سی": 30,
+    "چهل": 40,
+    "پنجاه": 50,
+}
+_ORDINALS = {
+    "اول": 1,
+    "دوم": 2,
+    "سوم": 3,
+    "چهارم": 4,
+    "پنجم": 5,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+}
+# Nouns that say a number counts people or executions ("9 prisoners", «نه زندانی», "1,400
+# executions").
+_COUNT_NOUNS = frozenset(
+    {
+        "prisoner",
+        "prisoners",
+        "people",
+        "person",
+        "persons",
+        "men",
+        "women",
+        "man",
+        "woman",
+        "inmates",
+        "inmate",
+        "individuals",
+        "detainees",
+        "activists",
+        "protesters",
+        "protestors",
+        "juveniles",
+        "citizens",
+        "executions",
+        "hangings",
+        "defendants",
+        "dissidents",
+        "members",
+        "kurds",
+        "baluch",
+        "others",
+        "زندانی",
+        "زندانیان",
+        "نفر",
+        "تن",
+        "زن",
+        "مرد",
+        "فعال",
+        "فعالان",
+        "معترض",
+        "معترضان",
+        "متهم",
+        "متهمان",
+        "شهروند",
+        "شهروندان",
+        "اعدام",
+        "اعدامها",
+        "محکوم",
+        "کودک",
+        "نوجوان",
+    }
+)
+_NUMBER = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)$")
+_TOKEN_STRIP = "\"'()[]{}«».,;:!?،؛؟"
+_FROM_CUES = frozenset({"from", "of", "از"})  # "out of" ends in "of"
+_TO_CUES = frozenset({"to", "into", "به"})
+_FILLERS = frozenset({"the", "a", "an", "notorious", "central", "زندان", "مرکزی"})
+_BRANCH = re.compile(r"(?:branch|شعبه) (?:no\.? )?(\d+|[^\W\d]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    span: Span
+    entity: Entity
+
+
+def mentions_in(view: DocumentView, entities: dict[int, list[Entity]]) -> list[Mention]:
+    """Every watchlist hit in the document, longest first where two overlap for the same entity
+    kind.
+    """
+    found = [
+        Mention(span, entity)
+        for term_id, spans in view.hits.items()
+        if term_id in entities
+        for span in spans
+        for entity in entities[term_id]
+    ]
+    found.sort(key=lambda m: (m.span[0], -(m.span[1] - m.span[0])))
+    kept: list[Mention] = []
+    for mention in found:
+        if any(
+            other.entity.kind == mention.entity.kind
+            and _inside(mention.span, other.span)
+            and other.span != mention.span
+            for other in kept[-8:]
+        ):
+            continue
+        kept.append(mention)
+    return kept
+
+
+def _inside(inner: Span, outer: Span) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def extract(
+    view: DocumentView,
+    mentions: Sequence[Mention],
+    windows: Sequence[Window],
+    evidence: Sequence[Span],
+    event: str,
+) -> dict[str, Any]:
+    """The slots of one match; every key of ``ENTITY_KEYS`` is present."""
+    local = [m for m in mentions if any(low <= m.span[0] < high for low, high in windows)]
+    paragraphs = {view.segment_of("paragraph", span[0]) for span in evidence}
+    nearby = [m for m in mentions if any(low <= m.span[0] < high for low, high in paragraphs)]
+
+    def names(kind: str, fallback: bool = True) -> list[str]:
+        chosen = [m for m in local if m.entity.kind == kind]
+        if not chosen and fallback:
+            chosen = [m for m in nearby if m.entity.kind == kind]
+        return list(dict.fromkeys(m.entity.name for m in chosen))
+
+    prisons = [m for m in local if m.entity.kind == "prison"] or [
+        m for m in nearby if m.entity.kind == "prison"
+    ]
+    courts = [m for m in local if m.entity.kind == "court"] or [
+        m for m in nearby if m.entity.kind == "court"
+    ]
+    covering = [m.span for m in prisons + courts]
+    places = [
+        m
+        for m in local
+        if m.entity.kind == "place" and not any(_inside(m.span, s) for s in covering)
+    ]
+    prison_from, prison_to = _directions(view, prisons) if event == "transfer" else (None, None)
+    return {
+        "persons": names("person"),
+        "prisons": list(dict.fromkeys(m.entity.name for m in prisons)),
+        "prison_from": prison_from,
+        "prison_to": prison_to,
+        "courts": _court_names(courts, [m for m in mentions if m.entity.kind == "place"]),
+        "branch": _branch(view, windows, courts),
+        "charges": names("charge"),
+        "count": _count(view, windows, evidence),
+        "places": list(dict.fromkeys(m.entity.name for m in places)),
+    }
+
+
+def _words_before(view: DocumentView, position: int, limit: int = 4) -> list[str]:
+    before = view.text[max(0, position - 40) : position].split(" ")
+    return [word.strip(_TOKEN_STRIP) for word in before if word][-limit:]
+
+
+def _directions(view: DocumentView, prisons: Sequence[Mention]) -> tuple[str | None, str | None]:
+    """prison_from / prison_to from the word before each prison: from, out of, از / to, into, به."""
+    origin = destination = None
+    for mention in prisons:
+        for word in reversed(_words_before(view, mention.span[0])):
+            if word in _FILLERS:
+                continue
+            if word in _FROM_CUES and origin is None:
+                origin = mention.entity.name
+            elif word in _TO_CUES and destination is None:
+                destination = mention.entity.name
+            break
+    return origin, destination
+
+
+def _court_names(courts: Sequence[Mention], places: Sequence[Mention]) -> list[str]:
+    """Court names, prefixed with the city written right before (English) or after (Persian)
+    them.
+    """
+    out: list[str] = []
+    for court in courts:
+        city = next(
+            (
+                p.entity.name
+                for p in places
+                if p.span[1] + 1 == court.span[0] or court.span[1] + 1 == p.span[0]
+            ),
+            None,
+        )
+        out.append(f"{city} {court.entity.name}" if city else court.entity.name)
+    return list(dict.fromkeys(out))
+
+
+def _branch(view: DocumentView, windows: Sequence[Window], courts: Sequence[Mention]) -> int | None:
+    candidates: list[tuple[int, int]] = []
+    for low, high in windows:
+        for found in _BRANCH.finditer(view.text, low, high):
+            word = found.group(1)
+            value = int(word) if word.isdigit() else _NUMBER_WORDS.get(word, _ORDINALS.get(word))
+            if value is not None:
+                candidates.append((found.start(), value))
+    if not candidates:
+        return None
+    anchor = courts[0].span[0] if courts else candidates[0][0]
+    return min(candidates, key=lambda item: abs(item[0] - anchor))[1]
+
+
+def _count(view: DocumentView, windows: Sequence[Window], evidence: Sequence[Span]) -> int | None:
+    """The number of people (or executions) nearest the evidence: a number followed within two words
+    by a counted noun. Years (1300-1500, 1900-2100 written without a thousands separator) are
+    skipped."""
+    anchor = min((span[0] for span in evidence), default=0)
+    best: tuple[int, int] | None = None
+    for low, high in sorted(windows):
+        position = low
+        tokens: list[tuple[int, str]] = []
+        for raw in view.text[low:high].split(" "):
+            tokens.append((position, raw.strip(_TOKEN_STRIP)))
+            position += len(raw) + 1
+        for index, (start, token) in enumerate(tokens):
+            value = _number(token)
+            if value is None:
+                continue
+            following = [word for _, word in tokens[index + 1 : index + 4]]
+            if not any(word in _COUNT_NOUNS for word in following[:3]):
+                continue
+            distance = abs(start - anchor)
+            if best is None or distance < best[0]:
+                best = (distance, value)
+        if best is not None:
+            return best[1]
+    return None
+
+
+def _number(token: str) -> int | None:
+    if _NUMBER.match(token):
+        value = int(token.replace(",", ""))
+        if "," not in token and (1300 <= value <= 1500 or 1900 <= value <= 2100):
+            return None
+        return value
+    return _NUMBER_WORDS.get(token)

@@ -1,0 +1,249 @@
+"""Reading rule and watchlist files into compiled form; every problem is a located ConfigError.
+
+Checks beyond the schema: query syntax (line and column of the offending token inside the file),
+unknown @list references, invalid regexes (RE2 syntax only), terms that normalise to nothing,
+queries made only of NOT, and ids defined twice (both places named).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import re2
+
+from config.errors import ConfigError
+from config.rules import RuleFile, WatchlistFile
+from config.yamlfile import YamlDocument, load_yaml, validate
+from monitor.rules.compiled import (
+    Clause,
+    CompiledList,
+    CompiledRule,
+    Entity,
+    has_positive_part,
+    required_terms,
+    union_triggers,
+)
+from monitor.rules.locate import locate_in_value
+from monitor.rules.query import (
+    ListRef,
+    Node,
+    QuerySyntaxError,
+    Regex,
+    Term,
+    parse,
+    parse_primary,
+    walk,
+)
+from monitor.rules.scanner import TermTable
+from monitor.rules.terms import literal_keys
+from monitor.rules.variants import name_variants
+
+KeyPath = tuple[str | int, ...]
+REGEX_MAX_MEM = 64 << 20
+
+
+class _QueryError(Exception):
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+@dataclass
+class Compiler:
+    """Accumulates the term table, lists, regexes and rules of one engine."""
+
+    table: TermTable = field(default_factory=TermTable)
+    lists: dict[str, CompiledList] = field(default_factory=dict)
+    entities: dict[int, list[Entity]] = field(default_factory=dict)
+    regexes: list[Any] = field(default_factory=list)
+    rules: list[CompiledRule] = field(default_factory=list)
+    _rule_places: dict[str, str] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------------------------- watchlists
+    def add_watchlist_file(self, path: Path) -> None:
+        document = load_yaml(path)
+        parsed = validate(WatchlistFile, document)
+        for index, spec in enumerate(parsed.lists):
+            keypath: KeyPath = ("lists", index, "id")
+            line, column = document.locate(keypath)
+            if spec.id in self.lists:
+                first = self.lists[spec.id]
+                raise ConfigError(
+                    f"duplicate list id '{spec.id}' (first defined at {first.file}:{first.line})",
+                    file=path,
+                    line=line,
+                    column=column,
+                    keypath=keypath,
+                )
+            term_ids: list[int] = []
+            keys = 0
+            for entry_index, entry in enumerate(spec.entries):
+                generate = entry.variants if entry.variants is not None else spec.generate_variants
+                entity = Entity(spec.id, spec.kind, entry.name)
+                forms = [entry.name, *entry.aliases]
+                for form_index, form in enumerate(forms):
+                    prefix = form.endswith("*") and spec.kind == "term"
+                    found = literal_keys(form.rstrip("*") if prefix else form)
+                    if not found:
+                        where: KeyPath = (
+                            "lists",
+                            index,
+                            "entries",
+                            entry_index,
+                            *(("name",) if form_index == 0 else ("aliases", form_index - 1)),
+                        )
+                        raise document.error(
+                            "this name is empty after normalisation (only marks or spaces)", where
+                        )
+                    if generate:
+                        found = list(dict.fromkeys(v for key in found for v in name_variants(key)))
+                    for key in found:
+                        term_id = self.table.add(key, prefix)
+                        term_ids.append(term_id)
+                        bucket = self.entities.setdefault(term_id, [])
+                        if entity not in bucket:
+                            bucket.append(entity)
+                    keys += len(found)
+            self.lists[spec.id] = CompiledList(
+                spec, path, line, tuple(dict.fromkeys(term_ids)), keys
+            )
+
+    # -------------------------------------------------------------------------------------- rules
+    def add_rule_file(self, path: Path) -> None:
+        document = load_yaml(path)
+        parsed = validate(RuleFile, document)
+        for index, spec in enumerate(parsed.rules):
+            base: KeyPath = ("rules", index)
+            line, column = document.locate((*base, "id"))
+            if spec.id in self._rule_places:
+                raise ConfigError(
+                    f"duplicate rule id '{spec.id}' "
+                    f"(first defined at {self._rule_places[spec.id]})",
+                    file=path,
+                    line=line,
+                    column=column,
+                    keypath=(*base, "id"),
+                )
+            self._rule_places[spec.id] = f"{path}:{line}"
+            rule = CompiledRule(spec=spec, file=path, line=line, index=len(self.rules), query=None)
+            if spec.query is not None:
+                rule.query = self._clause(document, (*base, "query"), spec.query, positive=True)
+            if spec.context is not None:
+                rule.context = self._clause(
+                    document, (*base, "context"), spec.context, positive=True
+                )
+            raw_excludes = document.data["rules"][index].get("exclude") or []
+            for i, exclusion in enumerate(spec.exclude):
+                where: KeyPath = (*base, "exclude", i)
+                if isinstance(raw_excludes[i], dict):
+                    where = (*where, "query")
+                clause = self._clause(document, where, exclusion.query, positive=True)
+                clause.scope = exclusion.within
+                rule.excludes.append(clause)
+            rule.negations = [
+                self._clause(document, (*base, "negations", i), text, positive=True)
+                for i, text in enumerate(spec.negations)
+            ]
+            if spec.weights is not None:
+                for key, weight in spec.weights.terms.items():
+                    clause = self._clause(
+                        document,
+                        (*base, "weights", "terms", key),
+                        key,
+                        positive=True,
+                        single=True,
+                        in_key=True,
+                    )
+                    clause.weight = weight
+                    rule.weights.append(clause)
+            rule.trigger = self._trigger(rule)
+            self.rules.append(rule)
+
+    def _trigger(self, rule: CompiledRule) -> frozenset[int] | None:
+        if rule.query is not None:
+            return required_terms(rule.query.node)
+        return union_triggers([required_terms(clause.node) for clause in rule.weights])
+
+    def _clause(
+        self,
+        document: YamlDocument,
+        keypath: KeyPath,
+        text: str,
+        *,
+        positive: bool,
+        single: bool = False,
+        in_key: bool = False,
+    ) -> Clause:
+        try:
+            node = parse_primary(text) if single else parse(text)
+            self._resolve(node)
+            if positive and not has_positive_part(node):
+                raise _QueryError(
+                    "this matches documents by what they lack; add a term that must occur "
+                    "(NOT alone matches almost everything)",
+                    node.start,
+                )
+        except (QuerySyntaxError, _QueryError) as exc:
+            raise _located(document, keypath, exc.offset, exc.message, in_key=in_key) from None
+        return Clause(text, node)
+
+    def _resolve(self, root: Node) -> None:
+        for node in walk(root):
+            if isinstance(node, Term):
+                keys = literal_keys(node.raw)
+                if not keys:
+                    raise _QueryError(f"'{node.raw}' is empty after normalisation", node.start)
+                node.term_ids = tuple(self.table.add(key, node.prefix) for key in keys)
+            elif isinstance(node, ListRef):
+                found = self.lists.get(node.name)
+                if found is None:
+                    raise _QueryError(self._unknown_list(node.name), node.start)
+                node.term_ids = found.term_ids
+            elif isinstance(node, Regex):
+                node.index = self._regex(node)
+
+    def _unknown_list(self, name: str) -> str:
+        known = sorted(self.lists)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '@{close[0]}'?" if close else ""
+        listing = ", ".join(known) if known else "none loaded"
+        return f"unknown list '@{name}'{hint} (lists: {listing})"
+
+    def _regex(self, node: Regex) -> int:
+        options = re2.Options()
+        options.log_errors = False
+        options.max_mem = REGEX_MAX_MEM
+        try:
+            compiled = re2.compile(node.pattern, options)
+        except re2.error as exc:
+            detail = (
+                exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            )
+            raise _QueryError(
+                f"invalid regex (RE2 syntax, no backreferences or lookaround): {detail}", node.start
+            ) from None
+        self.regexes.append(compiled)
+        return len(self.regexes) - 1
+
+
+def _located(
+    document: YamlDocument, keypath: KeyPath, offset: int, message: str, *, in_key: bool = False
+) -> ConfigError:
+    position = locate_in_value(document.path, keypath, offset, in_key=in_key)
+    line, column = position if position else document.locate(keypath)
+    return ConfigError(message, file=document.path, line=line, column=column, keypath=keypath)
+
+
+def compile_files(rule_files: Sequence[Path], watchlist_files: Sequence[Path]) -> Compiler:
+    """Load watchlists first (rules refer to them), then rules, in the order given."""
+    compiler = Compiler()
+    for path in watchlist_files:
+        compiler.add_watchlist_file(Path(path))
+    for path in rule_files:
+        compiler.add_rule_file(Path(path))
+    return compiler

@@ -1,0 +1,177 @@
+"""One document prepared for matching: title and text normalised into one string, hits, segments.
+
+The title comes first, then one space, then the text; ``split`` is the index of that space. Spans
+are indices into this combined string until ``raw_span`` maps them back to the title or the text.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from monitor.rules.normalize import NormalizedText, normalize
+from monitor.rules.scanner import Scanner, Span
+
+Window = tuple[int, int]
+# A sentence ends at . ! ? ؟ ; ؛ or … followed by a space, unless the word before is an
+# abbreviation.
+_SENTENCE_END = re.compile(r"[.!?\u061f;\u061b\u2026]+(?= )")
+_ABBREVIATIONS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "no",
+        "nos",
+        "vs",
+        "gen",
+        "col",
+        "lt",
+        "jr",
+        "sr",
+        "prof",
+        "art",
+        "para",
+        "sec",
+        "vol",
+        "fig",
+        "approx",
+        "inc",
+        "co",
+        "e.g",
+        "i.e",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawSpan:
+    field: str  # "title" or "text"
+    start: int
+    end: int
+
+
+class DocumentView:
+    """The normalised title + text of one document, and what the automaton found in it."""
+
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        scanner: Scanner,
+        regex_search: Callable[[int, str], list[Span]] | None = None,
+    ) -> None:
+        self.title: NormalizedText = normalize(title)
+        self.body: NormalizedText = normalize(text)
+        self.split = len(self.title.text)
+        self.text = f"{self.title.text} {self.body.text}"
+        self.hits = scanner.scan(self.text)
+        self._regex_search = regex_search
+        self._regex_cache: dict[int, list[Span]] = {}
+
+    # -------------------------------------------------------------------------------------- lookups
+    def term_spans(self, term_ids: Iterable[int], window: Window) -> list[Span]:
+        """Spans of any of ``term_ids`` that start inside ``window``."""
+        low, high = window
+        out: list[Span] = []
+        for term_id in term_ids:
+            spans = self.hits.get(term_id)
+            if not spans:
+                continue
+            if low <= spans[0][0] and spans[-1][0] < high:
+                out.extend(spans)
+                continue
+            first = bisect_left(spans, (low, -1))
+            last = bisect_left(spans, (high, -1))
+            out.extend(spans[first:last])
+        return out
+
+    def regex_spans(self, index: int, window: Window) -> list[Span]:
+        spans = self._regex_cache.get(index)
+        if spans is None:
+            spans = self._regex_search(index, self.text) if self._regex_search else []
+            self._regex_cache[index] = spans
+        low, high = window
+        return [span for span in spans if low <= span[0] < high]
+
+    def field_window(self, name: str, window: Window) -> Window:
+        low, high = window
+        if name == "title":
+            return low, min(high, self.split)
+        return max(low, self.split + 1), high
+
+    def same_field(self, first: Span, second: Span) -> bool:
+        return (first[0] < self.split) == (second[0] < self.split)
+
+    def words_between(self, first: Span, second: Span) -> int:
+        """How many words lie between two spans (0 when adjacent or overlapping)."""
+        if second[0] < first[0]:
+            first, second = second, first
+        if second[0] <= first[1]:
+            return 0
+        return max(0, self.text.count(" ", first[1], second[0]) - 1)
+
+    @property
+    def whole(self) -> Window:
+        return 0, len(self.text)
+
+    # ------------------------------------------------------------------------------------- segments
+    @cached_property
+    def paragraphs(self) -> list[Window]:
+        cuts = {self.split, *self.title.breaks, *(self.split + 1 + b for b in self.body.breaks)}
+        return _windows(sorted(cuts), len(self.text))
+
+    @cached_property
+    def sentences(self) -> list[Window]:
+        cuts = {self.split, *self.title.breaks, *(self.split + 1 + b for b in self.body.breaks)}
+        for found in _SENTENCE_END.finditer(self.text):
+            word_start = self.text.rfind(" ", 0, found.start()) + 1
+            word = self.text[word_start : found.start()]
+            if found.group() == "." and (
+                word in _ABBREVIATIONS
+                or (len(word) == 1 and word.isalpha())
+                or re.fullmatch(r"(\w\.)+\w", word)
+            ):
+                continue  # "Dr. X", "U.N. experts", "a. b."
+            cuts.add(found.end())
+        return _windows(sorted(cuts), len(self.text))
+
+    def segments(self, scope: str) -> list[Window]:
+        if scope == "sentence":
+            return self.sentences
+        if scope == "paragraph":
+            return self.paragraphs
+        return [self.whole]
+
+    def segment_of(self, scope: str, position: int) -> Window:
+        segments = self.segments(scope)
+        index = bisect_right(segments, (position, len(self.text) + 1)) - 1
+        return segments[max(index, 0)]
+
+    # ------------------------------------------------------------------------------------- raw text
+    def raw_span(self, span: Span) -> RawSpan:
+        start, end = span
+        if start < self.split:
+            raw_start, raw_end = self.title.original_span(start, min(end, self.split))
+            return RawSpan("title", raw_start, raw_end)
+        offset = self.split + 1
+        raw_start, raw_end = self.body.original_span(start - offset, end - offset)
+        return RawSpan("text", raw_start, raw_end)
+
+
+def _windows(cuts: list[int], size: int) -> list[Window]:
+    """Windows between cut positions (a cut is a separator character, not part of either side)."""
+    out: list[Window] = []
+    begin = 0
+    for cut in cuts:
+        if cut > begin:
+            out.append((begin, cut))
+        begin = max(begin, cut + 1 if cut < size and cut >= 0 else cut)
+    if begin < size:
+        out.append((begin, size))
+    return out
