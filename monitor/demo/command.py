@@ -130,7 +130,7 @@ def demo(
                               highlight=False)
 
             report = run_round(app, app.config.sources, on_crawled=_progress)
-            fresh = report.processing.alerts_new + report.processing.alerts_updated
+            fresh = list(dict.fromkeys(report.processing.alerts_new + report.processing.alerts_updated))
             with app.database.read() as session:
                 alerts = [session.get_one(Alert, alert_id) for alert_id in fresh]
                 for alert in sorted(alerts, key=lambda a: ({"critical": 0, "warning": 1}.get(a.severity, 2), a.id)):
