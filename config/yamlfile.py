@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -85,17 +86,58 @@ def load_yaml(path: Path) -> YamlDocument:
     return parse_yaml(text, path)
 
 
-def _describe(error: Any) -> str:
+def _candidates(annotation: Any, value: Any) -> list[type[BaseModel]]:
+    """The models an annotation can hold for ``value`` (unwrapping Optional, list, dict, unions on kind)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if origin is Annotated:
+        return _candidates(args[0], value)
+    if origin in (list, tuple, set, frozenset) and args:
+        return _candidates(args[0], value)
+    if origin is dict and len(args) == 2:
+        return _candidates(args[1], value)
+    if origin in (Union, UnionType):
+        models = [m for arg in args for m in _candidates(arg, value)]
+        kind = value.get("kind") if isinstance(value, dict) else None
+        tagged = [m for m in models if "kind" in m.model_fields
+                  and kind in get_args(m.model_fields["kind"].annotation)]
+        return tagged or models
+    return []
+
+
+def allowed_keys(model: type[BaseModel], document: YamlDocument, keypath: Sequence[str | int]) -> list[str]:
+    """The keys the schema allows in the mapping at ``keypath`` (for 'unknown key' messages)."""
+    annotation: Any = model
+    value: Any = document.data
+    for part in keypath:
+        models = _candidates(annotation, value)
+        if isinstance(part, str) and models and part in models[0].model_fields:
+            annotation = models[0].model_fields[part].annotation
+        # Otherwise ``part`` indexes a list or names a dict key: the container's annotation is unwrapped next.
+        value = value[part] if isinstance(value, dict | list) and _has(value, part) else None
+    models = _candidates(annotation, value)
+    return sorted(models[0].model_fields) if models else []
+
+
+def _has(container: dict[Any, Any] | list[Any], part: str | int) -> bool:
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(part, int) and 0 <= part < len(container)
+
+
+def _describe(error: Any, model: type[BaseModel], document: YamlDocument, keypath: list[str | int]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; allowed keys are listed in docs/configuration.md)"
+        allowed = allowed_keys(model, document, keypath[:-1])
+        return "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     if kind == "missing":
         return "required key is missing"
     message = str(error["msg"])
     value = error.get("input")
-    if kind in {"literal_error", "enum"} or kind.endswith("_type") or kind.endswith("_parsing"):
-        if not isinstance(value, dict | list):
-            message = f"{message}, got {value!r}"
+    shows_value = kind in {"literal_error", "enum"} or kind.endswith(("_type", "_parsing"))
+    if shows_value and not isinstance(value, dict | list):
+        message = f"{message}, got {value!r}"
     return message
 
 
@@ -112,7 +154,7 @@ def validate(model: type[M], document: YamlDocument, *, context: dict[str, Any] 
         else:
             line, column = document.locate(keypath)
         raise ConfigError(
-            _describe(first), file=document.path, line=line, column=column, keypath=keypath
+            _describe(first, model, document, keypath), file=document.path, line=line, column=column, keypath=keypath
         ) from None
 
 

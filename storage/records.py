@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 _SPACES = re.compile(r"\s+")
 
@@ -49,7 +49,7 @@ class ItemRecord:
         return content_sha256(self.title, self.text)
 
 
-class StoreOutcome(str, Enum):
+class StoreOutcome(StrEnum):
     NEW = "new"
     UPDATED = "updated"
     UNCHANGED = "unchanged"

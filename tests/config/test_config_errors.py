@@ -62,7 +62,8 @@ def test_cli_prints_one_line_and_exits_nonzero(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
-    assert "settings.yaml:2:3: crawl.retires: unknown key" in lines[0]
+    assert "settings.yaml:2:3: crawl.retires: unknown key (allowed: " in lines[0]
+    assert "retries" in lines[0]
     assert "Traceback" not in result.stderr
 
 
