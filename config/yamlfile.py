@@ -115,15 +115,17 @@ def allowed_keys(model: type[BaseModel], document: YamlDocument, keypath: Sequen
         if isinstance(part, str) and models and part in models[0].model_fields:
             annotation = models[0].model_fields[part].annotation
         # Otherwise ``part`` indexes a list or names a dict key: the container's annotation is unwrapped next.
-        value = value[part] if isinstance(value, dict | list) and _has(value, part) else None
+        value = _child(value, part)
     models = _candidates(annotation, value)
     return sorted(models[0].model_fields) if models else []
 
 
-def _has(container: dict[Any, Any] | list[Any], part: str | int) -> bool:
-    if isinstance(container, dict):
-        return part in container
-    return isinstance(part, int) and 0 <= part < len(container)
+def _child(value: Any, part: str | int) -> Any:
+    if isinstance(value, dict):
+        return value.get(part)
+    if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        return value[part]
+    return None
 
 
 def _describe(error: Any, model: type[BaseModel], document: YamlDocument, keypath: list[str | int]) -> str:

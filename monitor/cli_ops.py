@@ -14,7 +14,7 @@ from config.loader import DEFAULTS_DIR, load_config
 from crawler.runner import CrawlOutcome
 from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json
 from monitor.crawling import run_round
-from monitor.notify import redact
+from monitor.notify import redact, validate_channel_url
 from storage import migrate
 from storage.db import Database
 
@@ -112,27 +112,27 @@ def config_check(config: ConfigOption = None, as_json: JsonOption = False) -> No
 
     cfg = load_config(config)
     engine = RuleEngine.load(cfg.rule_files, cfg.watchlist_files)
+    for name, url in cfg.channel_urls.items():
+        if problem := validate_channel_url(url):
+            raise ConfigError(f"channel {name!r}: {problem}", file=cfg.directory / "settings.yaml",
+                              keypath=("channels", name, "url"))
     channels = {name: {"url": redact(cfg.channel_urls[name]) if name in cfg.channel_urls else "(disabled)",
                        "min_severity": ch.min_severity, "enabled": ch.enabled}
                 for name, ch in cfg.settings.channels.items()}
-    summary = {
-        "directory": str(cfg.directory),
-        "database": _safe_url(cfg.database_url),
-        "data_dir": str(cfg.data_dir),
-        "sources": {"total": len(cfg.sources), "enabled": sum(s.enabled for s in cfg.sources)},
-        "rules": len(engine.rules),
-        "rule_files": [str(p) for p in cfg.rule_files],
-        "watchlist_files": [str(p) for p in cfg.watchlist_files],
-        "channels": channels,
-    }
+    enabled = sum(s.enabled for s in cfg.sources)
     if as_json:
-        print_json(summary)
+        print_json({
+            "directory": str(cfg.directory), "database": _safe_url(cfg.database_url), "data_dir": str(cfg.data_dir),
+            "sources": {"total": len(cfg.sources), "enabled": enabled}, "rules": len(engine.rules),
+            "rule_files": [str(p) for p in cfg.rule_files], "watchlist_files": [str(p) for p in cfg.watchlist_files],
+            "channels": channels,
+        })
         return
     console.print(f"[green]configuration OK[/]: {cfg.directory}")
     table = Table(show_header=False, box=None)
-    table.add_row("database", summary["database"])
-    table.add_row("sources", f"{summary['sources']['enabled']} enabled of {summary['sources']['total']}")
-    table.add_row("rules", f"{summary['rules']} in {len(cfg.rule_files)} files")
+    table.add_row("database", _safe_url(cfg.database_url))
+    table.add_row("sources", f"{enabled} enabled of {len(cfg.sources)}")
+    table.add_row("rules", f"{len(engine.rules)} in {len(cfg.rule_files)} files")
     table.add_row("watchlists", f"{len(cfg.watchlist_files)} files")
     for name, ch in channels.items():
         table.add_row(f"channel {name}", f"{ch['url']} (min severity {ch['min_severity']})")
