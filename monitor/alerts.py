@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # Entity slots that name what an event is about, most specific first.
 SUBJECT_KEYS = ("persons", "person", "prison_to", "prisons", "prison", "places", "place")
 OPERATOR_SEVERITY = "warning"
+MAX_EXACT_CHECKS = 20  # near-copy candidates compared word by word, closest SimHash first
 
 
 class AlertError(ValueError):
@@ -104,17 +105,17 @@ def item_fingerprint(item: Item) -> fp.Fingerprint:
 
 
 def _copy_of(session: Session, item: Item, candidates: list[tuple[int, int | None]]) -> int | None:
-    """The id of a candidate item that ``item`` is a near-copy of, if any (closest SimHash checked first)."""
+    """The id of a candidate item that ``item`` is a near-copy of, if any (closest SimHashes checked first)."""
     mine = item_fingerprint(item)
+    limit = fp.candidate_distance(len(mine.shingles))
     close = sorted(
-        (fp.distance(mine.simhash, stored), item_id) for item_id, stored in candidates
-        if item_id != item.id and stored is not None
-    )
-    for bits, other_id in close:
-        if bits > fp.CANDIDATE_DISTANCE:
-            break
-        other = session.get_one(Item, other_id)
-        if fp.is_near_duplicate(mine, fp.fingerprint(fp.article_text(other.title, other.text))):
+        (bits, item_id) for item_id, stored in candidates
+        if item_id != item.id and stored is not None and (bits := fp.distance(mine.simhash, stored)) <= limit
+    )[:MAX_EXACT_CHECKS]
+    texts = repo.item_texts(session, [item_id for _bits, item_id in close])
+    for _bits, other_id in close:
+        title, text = texts[other_id]
+        if fp.is_near_duplicate(mine, fp.fingerprint(fp.article_text(title, text))):
             return other_id
     return None
 

@@ -23,6 +23,8 @@ import numpy as np
 
 SHINGLE_WORDS = 3
 CANDIDATE_DISTANCE = 12  # SimHash bits; only candidates this close get the exact check
+CANDIDATE_DISTANCE_SHORT = 22  # ... for texts under SHORT_TEXT_SHINGLES, whose SimHash is noisier
+SHORT_TEXT_SHINGLES = 100
 MIN_CONTAINMENT = 0.8  # share of the shorter text's shingles found in the longer one
 MIN_SHINGLES = 4  # shorter texts are near-duplicates only when their shingles are identical
 _MASK = (1 << 64) - 1
@@ -87,7 +89,14 @@ def containment(a: frozenset[int], b: frozenset[int]) -> float:
 
 
 def article_text(title: str | None, text: str | None) -> str:
-    return f"{title or ''}\n{text or ''}"
+    """What is compared: the body (copies keep it and rewrite the headline); the title if there is no body."""
+    body = (text or "").strip()
+    return body if len(body.split()) >= SHINGLE_WORDS * MIN_SHINGLES else f"{title or ''}\n{body}"
+
+
+def candidate_distance(features: int) -> int:
+    """How far apart two SimHashes may be and still deserve the exact check: short texts drift more."""
+    return CANDIDATE_DISTANCE if features >= SHORT_TEXT_SHINGLES else CANDIDATE_DISTANCE_SHORT
 
 
 @dataclass(frozen=True)

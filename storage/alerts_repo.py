@@ -66,6 +66,14 @@ def original_fingerprints(session: Session, alert_id: int) -> list[tuple[int, in
     return [(row[0], row[1]) for row in session.execute(query)]
 
 
+def item_texts(session: Session, item_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """{item id: (title, text)} in one query."""
+    if not item_ids:
+        return {}
+    rows = session.execute(select(Item.id, Item.title, Item.text).where(Item.id.in_(list(item_ids))))
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
 def recent_event_fingerprints(
     session: Session, *, event_type: str, since: datetime
 ) -> list[tuple[int, int, int | None]]:
