@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.rules.compiled import CompiledList, CompiledRule, Entity
 from monitor.rules.evaluate import evaluate, failed_clause, satisfied_parts
+from monitor.rules.examples import ExampleResult, run_examples
 from monitor.rules.extract import Mention, extract, mentions_in
 from monitor.rules.loader import compile_files
 from monitor.rules.scanner import Scanner, Span
@@ -40,7 +41,10 @@ class Match:
     title_spans: list[tuple[int, int]]  # into Document.title
 
     def to_json(self, document_id: str) -> dict[str, Any]:
-        """The ``tocsin match`` output line for this match."""
+        """The ``tocsin match`` output line: spans into the text as ``[start, end]``, spans into the
+        title marked as ``["title", start, end]`` (the shape storage keeps too)."""
+        spans: list[list[Any]] = [[start, end] for start, end in self.spans]
+        spans += [["title", start, end] for start, end in self.title_spans]
         return {
             "id": document_id,
             "rule": self.rule_id,
@@ -48,8 +52,7 @@ class Match:
             "severity": self.severity,
             "score": self.score,
             "entities": self.entities,
-            "spans": [list(s) for s in self.spans],
-            "title_spans": [list(s) for s in self.title_spans],
+            "spans": spans,
         }
 
 
@@ -132,6 +135,10 @@ class RuleEngine:
             Scanner(compiler.table),
             compiler.regexes,
         )
+
+    def run_examples(self) -> list[ExampleResult]:
+        """Run the ``examples`` of every rule (see ``tocsin rules test``)."""
+        return run_examples(self)
 
     def rule(self, rule_id: str) -> CompiledRule:
         return self._by_id[rule_id]

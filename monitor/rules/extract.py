@@ -142,6 +142,9 @@ _NUMBER = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)$")
 _TOKEN_STRIP = "\"'()[]{}«».,;:!?،؛؟"
 _FROM_CUES = frozenset({"from", "of", "از"})  # "out of" ends in "of"
 _TO_CUES = frozenset({"to", "into", "به"})
+_AT_CUES = frozenset(
+    {"at", "in", "inside", "در"}
+)  # where the prisoner is: the origin if none is named
 _FILLERS = frozenset({"the", "a", "an", "notorious", "central", "زندان", "مرکزی"})
 _BRANCH = re.compile(r"(?:branch|شعبه) (?:no\.? )?(\d+|[^\W\d]+)")
 
@@ -189,27 +192,28 @@ def extract(
     event: str,
 ) -> dict[str, Any]:
     """The slots of one match; every key of ``ENTITY_KEYS`` is present."""
-    local = [m for m in mentions if any(low <= m.span[0] < high for low, high in windows)]
-    paragraphs = {view.segment_of("paragraph", span[0]) for span in evidence}
-    nearby = [m for m in mentions if any(low <= m.span[0] < high for low, high in paragraphs)]
+    rings = _rings(view, windows, evidence)
 
-    def names(kind: str, fallback: bool = True) -> list[str]:
-        chosen = [m for m in local if m.entity.kind == kind]
-        if not chosen and fallback:
-            chosen = [m for m in nearby if m.entity.kind == kind]
-        return list(dict.fromkeys(m.entity.name for m in chosen))
+    def nearest(kind: str) -> list[Mention]:
+        """Mentions of ``kind`` in the closest ring that has any: windows, paragraphs, neighbours."""
+        for ring in rings:
+            found = [m for m in mentions if m.entity.kind == kind and _within(m.span, ring)]
+            if found:
+                return found
+        return []
 
-    prisons = [m for m in local if m.entity.kind == "prison"] or [
-        m for m in nearby if m.entity.kind == "prison"
-    ]
-    courts = [m for m in local if m.entity.kind == "court"] or [
-        m for m in nearby if m.entity.kind == "court"
-    ]
+    def names(kind: str) -> list[str]:
+        return list(dict.fromkeys(m.entity.name for m in nearest(kind)))
+
+    prisons = nearest("prison")
+    courts = nearest("court")
     covering = [m.span for m in prisons + courts]
     places = [
         m
-        for m in local
-        if m.entity.kind == "place" and not any(_inside(m.span, s) for s in covering)
+        for m in mentions
+        if m.entity.kind == "place"
+        and _within(m.span, rings[0])
+        and not any(_inside(m.span, s) for s in covering)
     ]
     prison_from, prison_to = _directions(view, prisons) if event == "transfer" else (None, None)
     return {
@@ -217,12 +221,36 @@ def extract(
         "prisons": list(dict.fromkeys(m.entity.name for m in prisons)),
         "prison_from": prison_from,
         "prison_to": prison_to,
-        "courts": _court_names(courts, [m for m in mentions if m.entity.kind == "place"]),
+        "courts": _court_names(view, courts, [m for m in mentions if m.entity.kind == "place"]),
         "branch": _branch(view, windows, courts),
         "charges": names("charge"),
         "count": _count(view, windows, evidence),
         "places": list(dict.fromkeys(m.entity.name for m in places)),
     }
+
+
+def _rings(
+    view: DocumentView, windows: Sequence[Window], evidence: Sequence[Span]
+) -> list[list[Window]]:
+    """Where to look, nearest first: the windows where the rule held, the paragraphs of the
+    evidence, and those paragraphs' neighbours."""
+    paragraphs = view.paragraphs
+    chosen = sorted({view.segment_of("paragraph", span[0]) for span in evidence})
+    indexes = {paragraphs.index(p) for p in chosen if p in paragraphs}
+    neighbours = sorted(
+        {
+            paragraphs[i]
+            for index in indexes
+            for i in (index - 1, index + 1)
+            if 0 <= i < len(paragraphs)
+        }
+        | set(chosen)
+    )
+    return [list(windows), chosen, neighbours]
+
+
+def _within(span: Span, windows: Sequence[Window]) -> bool:
+    return any(low <= span[0] < high for low, high in windows)
 
 
 def _words_before(view: DocumentView, position: int, limit: int = 4) -> list[str]:
@@ -231,8 +259,9 @@ def _words_before(view: DocumentView, position: int, limit: int = 4) -> list[str
 
 
 def _directions(view: DocumentView, prisons: Sequence[Mention]) -> tuple[str | None, str | None]:
-    """prison_from / prison_to from the word before each prison: from, out of, از / to, into, به."""
-    origin = destination = None
+    """prison_from / prison_to from the word before each prison: from, out of, از / to, into, به;
+    a prison the prisoner is "at" or "in" (در) is the origin when no "from" names one."""
+    origin = destination = located = None
     for mention in prisons:
         for word in reversed(_words_before(view, mention.span[0])):
             if word in _FILLERS:
@@ -241,24 +270,28 @@ def _directions(view: DocumentView, prisons: Sequence[Mention]) -> tuple[str | N
                 origin = mention.entity.name
             elif word in _TO_CUES and destination is None:
                 destination = mention.entity.name
+            elif word in _AT_CUES and located is None:
+                located = mention.entity.name
             break
+    if origin is None and located is not None and located != destination:
+        origin = located
     return origin, destination
 
 
-def _court_names(courts: Sequence[Mention], places: Sequence[Mention]) -> list[str]:
-    """Court names, prefixed with the city written right before (English) or after (Persian)
-    them.
-    """
+def _court_names(
+    view: DocumentView, courts: Sequence[Mention], places: Sequence[Mention]
+) -> list[str]:
+    """Court names with their city: "Ahvaz Revolutionary Court", "Revolutionary Court of Ahvaz" and
+    «دادگاه انقلاب اهواز» all give "Ahvaz Revolutionary Court"."""
     out: list[str] = []
     for court in courts:
-        city = next(
-            (
-                p.entity.name
-                for p in places
-                if p.span[1] + 1 == court.span[0] or court.span[1] + 1 == p.span[0]
-            ),
-            None,
-        )
+        city = None
+        for place in places:
+            before = view.text[place.span[1] : court.span[0]]
+            after = view.text[court.span[1] : place.span[0]]
+            if before == " " or after in (" ", " of ", " in "):
+                city = place.entity.name
+                break
         out.append(f"{city} {court.entity.name}" if city else court.entity.name)
     return list(dict.fromkeys(out))
 

@@ -23,8 +23,12 @@ def yaml_files(path: Path) -> list[Path]:
 
 
 def config_files(directory: Path) -> tuple[list[Path], list[Path]]:
-    """(rule files, watchlist files) of a configuration directory."""
-    return yaml_files(directory / "rules"), yaml_files(directory / "watchlists")
+    """(rule files, watchlist files) of a configuration directory; a missing folder holds none."""
+    rules, watchlists = directory / "rules", directory / "watchlists"
+    return (
+        yaml_files(rules) if rules.exists() else [],
+        yaml_files(watchlists) if watchlists.exists() else [],
+    )
 
 
 def default_engine() -> RuleEngine:
