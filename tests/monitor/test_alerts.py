@@ -114,14 +114,14 @@ def test_the_same_article_matched_again_is_not_news(world: World) -> None:  # no
 
 
 def test_a_thousand_matches_about_three_people_in_one_crawl_make_three_alerts(tmp_path: Path) -> None:
-    world = make_world(tmp_path)
+    w = make_world(tmp_path)
     people = ("Saeed Masouri", "Zeinab Jalalian", "Ahmadreza Djalali")
     for n in range(1000):
-        world.report(f"site{n % 40}", persons=(people[n % 3],), severity="warning",
+        w.report(f"site{n % 40}", persons=(people[n % 3],), severity="warning",
                      text=f"Report {n}: {people[n % 3]} was moved on day {n} with wording variant {n * 7919}.")
-    alerts = world.alerts()
+    alerts = w.alerts()
     assert sorted(a.subject for a in alerts) == sorted(people)
-    with world.database.read() as session:
+    with w.database.read() as session:
         assert session.scalar(select(func.count()).select_from(Match).where(Match.alert_id.is_(None))) == 0
         # one "new" per channel per alert; updates only where the channel wants them (tg does, mail does not)
         kinds = session.execute(select(Delivery.channel, Delivery.kind)).all()
@@ -140,11 +140,11 @@ def test_updates_go_only_to_channels_that_want_them(world: World) -> None:  # no
 def test_a_channel_that_never_saw_an_alert_gets_it_as_new_when_a_source_it_wants_joins(
     tmp_path: Path,
 ) -> None:
-    world = make_world(tmp_path, channels={"farsi": {"url": "json://127.0.0.1:9/", "languages": ["fa"]}})
-    first = world.report("iranhrm", persons=("Saeed Masouri",), lang="en")
-    assert world.deliveries() == []
-    world.report("radiofarda", persons=("Saeed Masouri",), lang="fa", text=MASOURI_FA)
-    [delivery] = world.deliveries(alert_id=first.alert_id)
+    w = make_world(tmp_path, channels={"farsi": {"url": "json://127.0.0.1:9/", "languages": ["fa"]}})
+    first = w.report("iranhrm", persons=("Saeed Masouri",), lang="en")
+    assert w.deliveries() == []
+    w.report("radiofarda", persons=("Saeed Masouri",), lang="fa", text=MASOURI_FA)
+    [delivery] = w.deliveries(alert_id=first.alert_id)
     assert (delivery.channel, delivery.kind) == ("farsi", "new")
 
 
@@ -216,22 +216,22 @@ def test_actions_on_an_unknown_alert_say_so(world: World) -> None:  # noqa: F811
 def test_operator_alerts_go_to_the_operator_channel_once_while_open(tmp_path: Path) -> None:
     channels = {"ops": {"url": "json://127.0.0.1:9/", "min_severity": "critical"},
                 "public": {"url": "json://127.0.0.1:9/"}}
-    world = make_world(tmp_path, channels=channels, operator_channel="ops")
-    with world.database.write() as session:
-        first = raise_operator_alert(session, world.config, key="source:hrana:unhealthy",
+    w = make_world(tmp_path, channels=channels, operator_channel="ops")
+    with w.database.write() as session:
+        first = raise_operator_alert(session, w.config, key="source:hrana:unhealthy",
                                      title="HRANA failed 3 times", summary="HTTP 503 three runs in a row")
-        again = raise_operator_alert(session, world.config, key="source:hrana:unhealthy",
+        again = raise_operator_alert(session, w.config, key="source:hrana:unhealthy",
                                      title="HRANA failed 4 times", summary="HTTP 503 four runs in a row")
     assert first.created and again.alert_id == first.alert_id and not again.created
-    assert [(d.channel, d.kind) for d in world.deliveries()] == [("ops", "new")]  # severity filter bypassed
-    with world.database.write() as session:
+    assert [(d.channel, d.kind) for d in w.deliveries()] == [("ops", "new")]  # severity filter bypassed
+    with w.database.write() as session:
         assert resolve_operator_alert(session, key="source:hrana:unhealthy")
-        relapse = raise_operator_alert(session, world.config, key="source:hrana:unhealthy",
+        relapse = raise_operator_alert(session, w.config, key="source:hrana:unhealthy",
                                        title="HRANA failing again", summary="timeout")
         alert = session.get_one(Alert, first.alert_id)
         assert (alert.title, alert.state) == ("HRANA failed 4 times", "acknowledged")
     assert relapse.created and relapse.alert_id != first.alert_id
-    assert [d.channel for d in world.deliveries()] == ["ops", "ops"]
+    assert [d.channel for d in w.deliveries()] == ["ops", "ops"]
 
 
 def test_operator_alert_without_an_operator_channel_is_stored_not_sent(world: World) -> None:  # noqa: F811
@@ -242,10 +242,10 @@ def test_operator_alert_without_an_operator_channel_is_stored_not_sent(world: Wo
 
 
 def test_dedup_window_setting_is_honoured(tmp_path: Path) -> None:
-    world = make_world(tmp_path, alerts={"dedup_window": "1d"})
-    first = world.report("hrana", persons=("A B",))
-    world.clock.advance(hours=20)
-    assert world.report("x", persons=("A B",)).alert_id == first.alert_id
-    world.clock.advance(days=3)
-    assert world.report("y", persons=("A B",)).created
-    assert world.clock.now - world.alerts()[0].last_seen_at > timedelta(days=1)
+    w = make_world(tmp_path, alerts={"dedup_window": "1d"})
+    first = w.report("hrana", persons=("A B",))
+    w.clock.advance(hours=20)
+    assert w.report("x", persons=("A B",)).alert_id == first.alert_id
+    w.clock.advance(days=3)
+    assert w.report("y", persons=("A B",)).created
+    assert w.clock.now - w.alerts()[0].last_seen_at > timedelta(days=1)
