@@ -78,6 +78,16 @@ def database(sqlite_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_database(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Database]:
+    """The same test on a migrated SQLite file and on a fresh PostgreSQL database."""
+    url = sqlite_url if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+    db = Database(url)
+    migrate.upgrade(db)
+    yield db
+    db.dispose()
+
+
 @pytest.fixture
 def site_server() -> Iterator[Callable[[Path], SiteServer]]:
     """Factory: serve a directory on 127.0.0.1 for the duration of the test."""

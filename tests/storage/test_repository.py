@@ -23,7 +23,8 @@ def record(url: str = "http://127.0.0.1/a", text: str = "Nine prisoners were exe
 
 
 @pytest.fixture
-def db(database: Database) -> Database:
+def db(any_database: Database) -> Database:
+    database = any_database
     with database.write() as session:
         sync_source(session, source_id="s1", kind="feed", name="S1", url="http://127.0.0.1/", tags=[])
         sync_source(session, source_id="s2", kind="feed", name="S2", url="http://127.0.0.1/", tags=[])
