@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.rules.compiled import CompiledList, CompiledRule, Entity
-from monitor.rules.evaluate import evaluate, failed_clause, satisfied_parts
+from monitor.rules.evaluate import evaluate, failed_clause, progress
 from monitor.rules.examples import ExampleResult, run_examples
 from monitor.rules.extract import Mention, extract, mentions_in
 from monitor.rules.loader import compile_files
@@ -314,7 +314,7 @@ class RuleEngine:
             ok, spans = evaluate(rule.query.node, view, window)
             if not ok:
                 if explain:
-                    parts = satisfied_parts(rule.query.node, view, window)
+                    parts = progress(rule.query.node, view, window)
                     if best is None or parts > best[0]:
                         best = (parts, window)
                 continue
@@ -329,13 +329,12 @@ class RuleEngine:
             return [], excluded[0], excluded[1]
         if best is None:
             return [], f"query does not hold in any {rule.spec.within}", None
-        failed = failed_clause(rule.query.node, view, best[1])
-        source = rule.query.source[failed.start : failed.end] if failed else None
-        return (
-            [],
-            f"query does not hold; closest {rule.spec.within}: {_quote(view, best[1])}",
-            source,
-        )
+        failed = failed_clause(rule.query.node, view, best[1], rule.query.source)
+        if failed is None:
+            return [], f"query does not hold in any {rule.spec.within}", None
+        node, why = failed
+        clause = " ".join(rule.query.source[node.start : node.end].split())
+        return [], f"{why}; closest {rule.spec.within}: {_quote(view, best[1])}", clause
 
     def _excluded(
         self, rule: CompiledRule, view: DocumentView, window: Window
@@ -375,7 +374,8 @@ class RuleEngine:
 
 
 def _quote(view: DocumentView, window: Window, width: int = 90) -> str:
-    text = view.text[window[0] : window[1]].strip()
+    """The raw text of ``window`` (title or text), shortened, in quotes."""
+    text = " ".join(view.raw_text(window).split())
     return f"'{text[: width - 1]}…'" if len(text) > width else f"'{text}'"
 
 

@@ -73,25 +73,49 @@ def _near(node: Near, view: DocumentView, window: Window) -> Result:
     return bool(kept), sorted(kept)
 
 
-def failed_clause(node: Node, view: DocumentView, window: Window) -> Node | None:
-    """The innermost clause that makes ``node`` false in ``window`` (None if it is true)."""
+def progress(node: Node, view: DocumentView, window: Window) -> int:
+    """How much of ``node`` holds in ``window``: terms found, summed through AND/NEAR, best OR
+    branch. Picks the most telling near miss."""
+    if isinstance(node, Term | ListRef | Regex):
+        return 1 if evaluate(node, view, window)[0] else 0
+    if isinstance(node, Or):
+        return max(progress(part, view, window) for part in node.parts)
+    if isinstance(node, Field) and node.part is not None:
+        return progress(node.part, view, view.field_window(node.name, window))
+    if isinstance(node, And | Near):
+        return sum(progress(part, view, window) for part in node.children())
+    return 0
+
+
+def failed_clause(
+    node: Node, view: DocumentView, window: Window, query: str
+) -> tuple[Node, str] | None:
+    """The innermost clause that makes ``node`` false in ``window``, and what is wrong with it."""
     ok, _ = evaluate(node, view, window)
     if ok:
         return None
+    text = " ".join(query[node.start : node.end].split())
     if isinstance(node, And):
         for part in node.parts:
-            if not evaluate(part, view, window)[0]:
-                return failed_clause(part, view, window) or part
+            found = failed_clause(part, view, window, query)
+            if found is not None:
+                return found
+    if isinstance(node, Or):
+        best = max(node.parts, key=lambda part: progress(part, view, window))
+        if progress(best, view, window) > 0:
+            found = failed_clause(best, view, window, query)
+            if found is not None:
+                return found
+        return node, "none of the alternatives occurs"
     if isinstance(node, Field) and node.part is not None:
-        return failed_clause(node.part, view, view.field_window(node.name, window)) or node
+        inner = failed_clause(node.part, view, view.field_window(node.name, window), query)
+        return inner or (node, f"not found in the {node.name}")
+    if isinstance(node, Not):
+        return node, f"{text[4:]!s} occurs, so NOT fails"
     if isinstance(node, Near) and node.left is not None and node.right is not None:
         for side in (node.left, node.right):
             if not evaluate(side, view, window)[0]:
-                return failed_clause(side, view, window) or side
-    return node
-
-
-def satisfied_parts(node: Node, view: DocumentView, window: Window) -> int:
-    """How many top-level AND parts hold in ``window``; used to pick the most telling near miss."""
-    parts = node.parts if isinstance(node, And) else [node]
-    return sum(1 for part in parts if evaluate(part, view, window)[0])
+                return failed_clause(side, view, window, query) or (side, "not found")
+        how = "after the first" if node.ordered else "of each other"
+        return node, f"both sides occur, but not within {node.distance} words {how}"
+    return node, "not found"

@@ -195,7 +195,7 @@ def extract(
     rings = _rings(view, windows, evidence)
 
     def nearest(kind: str) -> list[Mention]:
-        """Mentions of ``kind`` in the closest ring that has any: windows, paragraphs, neighbours."""
+        """Mentions of ``kind`` in the nearest ring that has any."""
         for ring in rings:
             found = [m for m in mentions if m.entity.kind == kind and _within(m.span, ring)]
             if found:

@@ -154,6 +154,19 @@ class DocumentView:
         return segments[max(index, 0)]
 
     # ------------------------------------------------------------------------------------- raw text
+    def raw_text(self, window: Window) -> str:
+        """The raw title or text under ``window`` (the title part only, if it spans both)."""
+        start, end = window
+        if start < self.split:
+            end = min(end, self.split)
+        while end > start and self.text[end - 1] == " ":
+            end -= 1
+        if end <= start:
+            return ""
+        raw = self.raw_span((start, end))
+        source = self.title.original if raw.field == "title" else self.body.original
+        return source[raw.start : raw.end]
+
     def raw_span(self, span: Span) -> RawSpan:
         start, end = span
         if start < self.split:
