@@ -143,7 +143,7 @@ def facts_for(alert: Alert, item: Item | None) -> AlertFacts:
 
 
 def queue_deliveries(session: Session, alert: Alert, config: TocsinConfig, *, item: Item | None,
-                     update: bool) -> list[Delivery]:
+                     update: bool, now: datetime | None = None) -> list[Delivery]:
     """Write the outbox rows for this revision of the alert: one per channel that wants it."""
     if alert.kind == "operator":
         name = config.settings.operator_channel
@@ -156,7 +156,8 @@ def queue_deliveries(session: Session, alert: Alert, config: TocsinConfig, *, it
         if seen_before and not config.settings.channels[name].updates:
             continue
         delivery = Delivery(alert_id=alert.id, channel=name, revision=alert.revision,
-                            kind="update" if seen_before else "new", next_attempt_at=utcnow())
+                            kind="update" if seen_before else "new", next_attempt_at=now or utcnow(),
+                            created_at=now or utcnow())
         session.add(delivery)
         queued.append(delivery)
     session.flush()
@@ -174,7 +175,7 @@ def _dedup_key(match: Match, item: Item, subject: Subject | None, when: datetime
 
 
 def _new_alert(session: Session, match: Match, item: Item, config: TocsinConfig, *,
-               found: list[Subject], escalates: Alert | None) -> AlertDecision:
+               found: list[Subject], escalates: Alert | None, now: datetime | None) -> AlertDecision:
     main = found[0] if found else None
     when = event_time(item)
     details: dict[str, object] = {"rule": match.rule_id, "entities": match.entities}
@@ -199,12 +200,12 @@ def _new_alert(session: Session, match: Match, item: Item, config: TocsinConfig,
     session.flush()
     match.alert_id = alert.id
     item_fingerprint(item)
-    queue_deliveries(session, alert, config, item=item, update=False)
+    queue_deliveries(session, alert, config, item=item, update=False, now=now)
     return AlertDecision(alert.id, created=True, changed=True)
 
 
 def _join(session: Session, alert: Alert, match: Match, item: Item, config: TocsinConfig, *,
-          copy_of: int | None = None) -> AlertDecision:
+          now: datetime | None, copy_of: int | None = None) -> AlertDecision:
     """Add a report to an existing alert; only a genuinely new source makes an update."""
     already_there = repo.item_in_alert(session, alert_id=alert.id, item_id=item.id)
     when = event_time(item)
@@ -223,12 +224,13 @@ def _join(session: Session, alert: Alert, match: Match, item: Item, config: Tocs
     alert.revision += 1
     if alert.state == "new":
         alert.state = "updated"
-    queue_deliveries(session, alert, config, item=item, update=True)
+    queue_deliveries(session, alert, config, item=item, update=True, now=now)
     return AlertDecision(alert.id, created=False, changed=True)
 
 
-def fold_match(session: Session, match: Match, item: Item, config: TocsinConfig) -> AlertDecision:
-    """Attach ``match`` to its alert, creating the alert (and its outbox rows) when it is news."""
+def fold_match(session: Session, match: Match, item: Item, config: TocsinConfig, *,
+               now: datetime | None = None) -> AlertDecision:
+    """Attach ``match`` to its alert, creating the alert (and its outbox rows, due ``now``) when it is news."""
     found = subjects(match.entities)
     window = config.settings.alerts.dedup_window
     when = event_time(item)
@@ -238,19 +240,19 @@ def fold_match(session: Session, match: Match, item: Item, config: TocsinConfig)
                                              when=when, window=window)
     for alert in same_event:
         if SEVERITY_RANK.get(alert.severity, 0) >= rank:
-            return _join(session, alert, match, item, config)
+            return _join(session, alert, match, item, config, now=now)
     if not same_event:
         copied = _alert_with_copy(session, match, item, config)
         if copied is not None and SEVERITY_RANK.get(copied[0].severity, 0) >= rank:
-            return _join(session, copied[0], match, item, config, copy_of=copied[1])
+            return _join(session, copied[0], match, item, config, now=now, copy_of=copied[1])
         if not found:
             existing = repo.alert_by_key(session, _dedup_key(match, item, None, when))
             if existing is not None:
-                return _join(session, existing, match, item, config)
+                return _join(session, existing, match, item, config, now=now)
     earlier = repo.event_alerts_in_window(session, event_type=None, subject_keys=keys, when=when,
                                           window=window)
     escalates = next((a for a in earlier if SEVERITY_RANK.get(a.severity, 0) < rank), None)
-    return _new_alert(session, match, item, config, found=found, escalates=escalates)
+    return _new_alert(session, match, item, config, found=found, escalates=escalates, now=now)
 
 
 # --- lifecycle -------------------------------------------------------------------------------------
@@ -263,24 +265,24 @@ def _get(session: Session, alert_id: int) -> Alert:
     return alert
 
 
-def acknowledge(session: Session, alert_id: int) -> Alert:
+def acknowledge(session: Session, alert_id: int, *, now: datetime | None = None) -> Alert:
     """Someone is on it. Later sources still reach channels that want updates."""
     alert = _get(session, alert_id)
     if alert.state == "dismissed":
         raise AlertError(f"alert {alert_id} was dismissed ({alert.dismiss_reason}); "
                          "it cannot be acknowledged")
     if alert.state != "acknowledged":
-        alert.state, alert.acknowledged_at = "acknowledged", utcnow()
+        alert.state, alert.acknowledged_at = "acknowledged", now or utcnow()
     return alert
 
 
-def dismiss(session: Session, alert_id: int, *, reason: str) -> Alert:
+def dismiss(session: Session, alert_id: int, *, reason: str, now: datetime | None = None) -> Alert:
     """A false positive: nothing more is sent about it, and it stays queryable (``dismissed_alerts``)."""
     reason = " ".join(reason.split())
     if not reason:
         raise AlertError("say why the alert is dismissed (--reason); the rules backtest reads it")
     alert = _get(session, alert_id)
-    alert.state, alert.dismissed_at, alert.dismiss_reason = "dismissed", utcnow(), reason
+    alert.state, alert.dismissed_at, alert.dismiss_reason = "dismissed", now or utcnow(), reason
     for delivery in alert.deliveries:
         if delivery.status in ("pending", "held", "overflow"):
             delivery.status, delivery.last_error = "skipped", "alert dismissed before it was sent"
@@ -292,12 +294,12 @@ def dismissed_alerts(session: Session, *, since: datetime | None = None) -> list
     return repo.dismissed_alerts(session, since=since)
 
 
-def retry(session: Session, alert_id: int) -> list[Delivery]:
+def retry(session: Session, alert_id: int, *, now: datetime | None = None) -> list[Delivery]:
     """Re-queue the alert's dead deliveries (and dead digests or summaries it was in) with a fresh budget."""
     _get(session, alert_id)
     requeued = repo.dead_deliveries(session, alert_id)
     for delivery in requeued:
-        delivery.status, delivery.next_attempt_at = "pending", utcnow()
+        delivery.status, delivery.next_attempt_at = "pending", now or utcnow()
         for attempt in delivery.attempt_log:
             if attempt.outcome in repo.FAILED_OUTCOMES:
                 attempt.outcome = f"{attempt.outcome}+retried"  # no longer counts towards max_attempts
@@ -310,13 +312,13 @@ def retry(session: Session, alert_id: int) -> list[Delivery]:
 
 
 def raise_operator_alert(session: Session, config: TocsinConfig, *, key: str, title: str, summary: str,
-                         severity: str = OPERATOR_SEVERITY) -> AlertDecision:
+                         severity: str = OPERATOR_SEVERITY, now: datetime | None = None) -> AlertDecision:
     """Tell the operator about a source-health or configuration problem (``settings.operator_channel``).
 
     The same ``key`` (e.g. ``source:hrana:unhealthy``) raised again while its alert is open only refreshes
     it; after the alert is acknowledged or dismissed (or resolved), raising the key again is news.
     """
-    now = utcnow()
+    now = now or utcnow()
     existing = repo.latest_operator_alert(session, key)
     if existing is not None and existing.state in ("new", "updated"):
         existing.last_seen_at, existing.summary, existing.title = now, summary, title
@@ -328,7 +330,7 @@ def raise_operator_alert(session: Session, config: TocsinConfig, *, key: str, ti
     )
     session.add(alert)
     session.flush()
-    if not queue_deliveries(session, alert, config, item=None, update=False):
+    if not queue_deliveries(session, alert, config, item=None, update=False, now=now):
         log.warning("operator alert %r has no channel to go to (set operator_channel): %s", key, title)
     return AlertDecision(alert.id, created=True, changed=True)
 

@@ -120,7 +120,7 @@ def _render(session: Session, delivery: Delivery, url: str) -> list[OutgoingMess
 
 
 def backoff(attempts: int, *, base: timedelta, cap: timedelta, retry_after: float | None = None) -> timedelta:
-    """Exponential backoff with jitter: between half and all of base*2^(n-1), capped, never under Retry-After."""
+    """Exponential backoff with jitter: half to all of base*2^(n-1), capped; never under Retry-After."""
     ceiling = min(cap.total_seconds(), base.total_seconds() * (2 ** max(0, attempts - 1)))
     delay = random.uniform(ceiling / 2, ceiling)
     if retry_after is not None:
@@ -188,7 +188,7 @@ def _bundle(session: Session, *, kind: str, channel: str, members: list[Delivery
     )
     session.add(bundle)
     session.flush()
-    delivery = Delivery(alert_id=bundle.id, channel=channel, kind=kind, next_attempt_at=now)
+    delivery = Delivery(alert_id=bundle.id, channel=channel, kind=kind, next_attempt_at=now, created_at=now)
     session.add(delivery)
     for member in members:
         member.status, member.bundle_id, member.last_error = "folded", bundle.id, None

@@ -55,12 +55,14 @@ class Sent:
     title: str
     body: str
     body_format: str
+    at: datetime
 
 
 @dataclass
 class ScriptedSender:
     """Accepts every message unless scripted to fail; records what was accepted, in order."""
 
+    clock: FakeClock = field(default_factory=FakeClock)
     sent: list[Sent] = field(default_factory=list)
     calls: int = 0
     _script: list[SendResult] = field(default_factory=list)
@@ -75,7 +77,7 @@ class ScriptedSender:
         self.calls += 1
         if self._script:
             return self._script.pop(0)
-        self.sent.append(Sent(url, title, body, body_format))
+        self.sent.append(Sent(url, title, body, body_format, self.clock.now))
         return SendResult(True)
 
     def bodies(self) -> list[str]:
@@ -104,8 +106,9 @@ class World:
         self.database = Database(self.config.database_url)
         migrate.upgrade(self.database)
         self.clock = FakeClock()
-        self.sender = ScriptedSender()
-        self.pacer = Pacer({}, monotonic=self.clock.monotonic, sleep=lambda _s: None)
+        self.sender = ScriptedSender(self.clock)
+        # The pacer's waits advance the fake clock, as sleeping would advance the real one.
+        self.pacer = Pacer({}, monotonic=self.clock.monotonic, sleep=lambda s: self.clock.advance(seconds=s))
         self._n = 0
 
     def reconfigure(self, settings: dict[str, Any]) -> None:
@@ -150,7 +153,7 @@ class World:
                           entities=entities if entities is not None else {"persons": list(persons)})
             session.add(match)
             session.flush()
-            return fold_match(session, match, item, self.config)
+            return fold_match(session, match, item, self.config, now=self.clock.now)
 
     def alerts(self) -> list[Alert]:
         with self.database.read() as session:
