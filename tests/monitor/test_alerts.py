@@ -120,7 +120,7 @@ def test_a_thousand_matches_about_three_people_in_one_crawl_make_three_alerts(tm
         w.report(f"site{n % 40}", persons=(people[n % 3],), severity="warning",
                      text=f"Report {n}: {people[n % 3]} was moved on day {n} with wording variant {n * 7919}.")
     alerts = w.alerts()
-    assert sorted(a.subject for a in alerts) == sorted(people)
+    assert sorted(str(a.subject) for a in alerts) == sorted(people)
     with w.database.read() as session:
         assert session.scalar(select(func.count()).select_from(Match).where(Match.alert_id.is_(None))) == 0
         # one "new" per channel per alert; updates only where the channel wants them (tg does, mail does not)

@@ -45,6 +45,9 @@ class FakeClock:
         self.now += timedelta(**delta)
         return self.now
 
+    def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
     def monotonic(self) -> float:
         return self.now.timestamp()
 
@@ -108,7 +111,7 @@ class World:
         self.clock = FakeClock()
         self.sender = ScriptedSender(self.clock)
         # The pacer's waits advance the fake clock, as sleeping would advance the real one.
-        self.pacer = Pacer({}, monotonic=self.clock.monotonic, sleep=lambda s: self.clock.advance(seconds=s))
+        self.pacer = Pacer({}, monotonic=self.clock.monotonic, sleep=self.clock.sleep)
         self._n = 0
 
     def reconfigure(self, settings: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from monitor.alerts import dismiss, retry
@@ -227,10 +228,8 @@ def test_a_send_cut_short_by_a_crash_is_resent_once_after_the_lease(tmp_path: Pa
         w.sender(url, **kwargs)  # the message is accepted...
         raise SystemExit("killed")  # ...and the process dies before recording it
 
-    try:
+    with pytest.raises(SystemExit):
         w.dispatch(sender=crash)
-    except SystemExit:
-        pass
     [delivery] = w.deliveries()
     assert delivery.status == "sending" and len(w.sender.sent) == 1
     w.clock.advance(minutes=1)
