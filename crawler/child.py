@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from datetime import timedelta
 from typing import Any
@@ -77,7 +76,7 @@ def run(config: TocsinConfig, source: SourceBase, database_url: str,
         known = frozenset(known_item_urls(session, source.id))
     database.dispose()
     settings = scrapy_settings(config, source, database_url, overrides)
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, source=source, known_urls=known,
                   max_items=config.settings.crawl.max_items_per_run)
@@ -97,7 +96,7 @@ def run_recheck(config: TocsinConfig, database_url: str, overrides: dict[str, An
         return {"tocsin/recheck_targets": 0}
     settings = scrapy_settings(config, None, database_url, overrides)
     settings.set("TOCSIN_CONDITIONAL_GET", False, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(RecheckSpider)
     process.crawl(crawler, targets=targets, sources={s.id: s for s in config.sources})
     process.start()
@@ -116,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings-json", default="", help="extra Scrapy settings as a JSON object")
     parser.add_argument("--limit", type=int, default=200, help="items re-checked at most (--recheck)")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO)
     overrides = json.loads(args.settings_json) if args.settings_json else None
     try:
         config = load_config(args.config)

@@ -137,15 +137,15 @@ def judge_crawl(
     if not done.get("ok"):
         return "failed", str(done.get("error") or "crawl failed")
     found = int(stats.get("tocsin/items_found", 0))
+    if found == 0 and int(stats.get("robotstxt/forbidden", 0)):
+        return "failed", "robots.txt forbids fetching this source (set obey_robots: false to override)"
     if int(stats.get("tocsin/not_public", 0)):
         return "failed", "the channel has no public preview (t.me redirected away from /s/)"
     if int(stats.get("response_received_count", 0)) == 0:
-        if int(stats.get("robotstxt/forbidden", 0)):
-            return "failed", "robots.txt forbids fetching this source (set obey_robots: false to override)"
         exc = _first_stat_suffix(stats, "downloader/exception_type_count/")
         return "failed", exc or f"no page could be fetched ({stats.get('finish_reason', 'no response')})"
     if found == 0 and not int(stats.get("tocsin/not_modified", 0)):
-        if status := _first_stat_suffix(stats, "httperror/response_ignored_status_count/"):
+        if status := _first_stat_suffix(stats, "tocsin/index_http_status/"):
             return "failed", f"the source answered HTTP {status}"
         if int(stats.get("tocsin/index_unreadable", 0)) or int(stats.get("tocsin/feed_unreadable", 0)):
             return "failed", "the source's index (feed or sitemap) could not be parsed"

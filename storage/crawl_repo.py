@@ -98,15 +98,15 @@ def finish_source_run(
 ) -> None:
     """Close a run; ``items_found`` (items listed by the source, known or new) drives the empty-run count.
 
-    A run whose index answered 304 Not Modified found nothing new by design: it keeps the previous
-    count instead of counting as empty.
+    A run whose index answered 304 Not Modified still lists what it listed last time: it keeps the
+    previous count instead of counting as empty (unless that count was already 0).
     """
     run = session.get_one(CrawlRun, run_id)
     source = session.get_one(Source, run.source_id)
     empty_before, count_before = source.consecutive_empty_runs, source.last_item_count
     finish_crawl_run(session, run_id, status=status, items_seen=items_found, items_new=items_new,
                      items_updated=items_updated, pages_fetched=pages_fetched, error=error, stats=stats)
-    if status == "ok" and items_found == 0 and not_modified:
+    if status == "ok" and items_found == 0 and not_modified and count_before > 0:
         source.consecutive_empty_runs, source.last_item_count = empty_before, count_before
     session.flush()
 

@@ -23,6 +23,7 @@ from lxml import etree, html
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from config.sources import SourceBase
@@ -210,6 +211,8 @@ class SourceSpider(ExtractingSpider):
     def index_failed(self, failure: Failure) -> None:
         self.incomplete = True
         self.stat("index_errors")
+        if failure.check(HttpError):
+            self.stat(f"index_http_status/{failure.value.response.status}")
         self.logger.error("index page failed: %s", failure.getErrorMessage())
 
     def found(self, count: int = 1) -> None:

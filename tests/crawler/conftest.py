@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -91,9 +92,21 @@ def site() -> Iterator[SiteServer]:
         yield server
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[CrawlEnv]:
-    database = Database(f"sqlite:///{tmp_path / 'tocsin.db'}")
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database file, copied for each test (migrating costs ~1 s)."""
+    path = tmp_path_factory.mktemp("template") / "tocsin.db"
+    database = Database(f"sqlite:///{path}")
     migrate.upgrade(database)
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def env(tmp_path: Path, migrated_template: Path) -> Iterator[CrawlEnv]:
+    shutil.copyfile(migrated_template, tmp_path / "tocsin.db")
+    database = Database(f"sqlite:///{tmp_path / 'tocsin.db'}")
     yield CrawlEnv(root=tmp_path, database=database)
     database.dispose()

@@ -17,7 +17,6 @@ import email.utils
 import gzip
 import hashlib
 import mimetypes
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +58,7 @@ Handler = Callable[["SeenRequest"], Reply]
 class _Server(ThreadingHTTPServer):
     request_queue_size = 1024
     daemon_threads = True
+    block_on_close = False  # a handler sleeping in a "slow" route must not hold up teardown
     allow_reuse_address = True
 
 
@@ -69,7 +69,8 @@ class SiteServer:
         self.requests: list[SeenRequest] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class SiteServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
-                request = SeenRequest("GET", self.path, {k: v for k, v in self.headers.items()}, time.monotonic())
+                request = SeenRequest("GET", self.path, dict(self.headers.items()), time.monotonic())
                 with server._lock:
                     server.requests.append(request)
                 reply = server._reply_for(request)
@@ -203,5 +204,3 @@ def http_date(seconds_from_now: float) -> str:
     return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
 
 
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0", "false")
