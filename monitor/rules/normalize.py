@@ -24,7 +24,7 @@ from functools import lru_cache
 
 ZWNJ = "\u200c"
 _VERTICAL = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
-_BIDI = "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
 # Persian letters NFKD + mark stripping does not reach on its own.
 _PERSIAN_LETTERS = str.maketrans(
     {
@@ -50,7 +50,7 @@ _PERSIAN_LETTERS = str.maketrans(
 
 def _is_space_like(char: str) -> bool:
     """Characters that separate words: whitespace, ZWNJ and dashes."""
-    return char.isspace() or char == ZWNJ or unicodedata.category(char) == "Pd"
+    return char.isspace() or char in (ZWNJ, "\u200b") or unicodedata.category(char) == "Pd"
 
 
 def _strip_marks(text: str) -> str:
@@ -90,7 +90,7 @@ def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
     Two regexes: one for BMP-only text, one that also knows astral characters; a character class
     with astral members makes Python's ``re`` six times slower, and almost no text needs it.
     """
-    space_like = {" ", "\t"} | set(_VERTICAL) | {ZWNJ}
+    space_like = {" ", "\t", "\u200b"} | set(_VERTICAL) | {ZWNJ}
     replacements: dict[str, str] = {"\t": " ", "`": "'"}
     for point in _code_points():
         char = chr(point)
