@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # Entity slots that name what an event is about, most specific first.
 SUBJECT_KEYS = ("persons", "person", "prison_to", "prisons", "prison", "places", "place")
 OPERATOR_SEVERITY = "warning"
+SUMMARY_CHARS = 400  # the alert's summary: the opening of its first report
 MAX_EXACT_CHECKS = 20  # near-copy candidates compared word by word, closest SimHash first
 
 
@@ -165,8 +166,24 @@ def queue_deliveries(session: Session, alert: Alert, config: TocsinConfig, *, it
 
 
 def _title(event_type: str, subject: str | None, item: Item) -> str:
+    """The first report's headline; the event and subject when it has none."""
+    headline = " ".join((item.title or "").split())
+    if headline:
+        return headline
     label = event_type.replace("_", " ")
-    return f"{label}: {subject}" if subject else f"{label}: {item.title or item.url}"
+    return f"{label}: {subject}" if subject else f"{label}: {item.url}"
+
+
+def _lead(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """The opening of the first report, cut at a sentence (or word) end within ``limit`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(mark) for mark in (". ", "! ", "? ", "۔ ", "؟ "))
+    if end >= limit // 2:
+        return cut[: end + 1]
+    return cut.rsplit(" ", 1)[0] + " …"
 
 
 def _dedup_key(match: Match, item: Item, subject: Subject | None, when: datetime) -> str:
@@ -191,7 +208,7 @@ def _new_alert(session: Session, match: Match, item: Item, config: TocsinConfig,
         subject=main.name if main else None,
         subject_key=main.key if main else None,
         title=_title(match.event_type, main.name if main else None, item),
-        summary=item.title,
+        summary=_lead(item.text),
         details=details,
         first_seen_at=when,
         last_seen_at=when,
