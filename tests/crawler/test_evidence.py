@@ -15,8 +15,8 @@ from crawler.evidence import export_items
 from monitor.cli import app as cli
 from storage.models import Alert, Match
 from tests.crawler.conftest import CrawlEnv, items
-from tests.crawler.test_recheck import article, mark_matched
 from tests.crawler.pages import days_ago, rss
+from tests.crawler.test_recheck import article, mark_matched
 from tests.support.site import SiteServer
 
 

@@ -39,3 +39,14 @@ def test_status_reports_healthy_failing_and_never_run_sources(site: SiteServer, 
 
     listed = runner.invoke(cli, ["sources", "list", *args], env=env_vars)
     assert listed.exit_code == 0 and "structure not verified" in listed.output
+
+
+def test_shipped_catalogue_is_valid_and_documents_what_is_disabled() -> None:
+    from config.loader import DEFAULTS_DIR, load_config
+
+    sources = load_config(DEFAULTS_DIR).sources
+    tags = {tag for s in sources for tag in s.tags}
+    assert {"human_rights", "state_media", "judiciary", "un"} <= tags
+    assert {s.lang for s in sources} == {"en", "fa"}
+    assert all(s.note for s in sources if not s.enabled)  # every disabled source says what to check
+    assert all(s.schedule.interval for s in sources)
