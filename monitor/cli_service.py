@@ -105,11 +105,8 @@ def source_rows(
     session: Session, database: Database, config: TocsinConfig, service: dict[str, Any]
 ) -> list[dict[str, Any]]:
     states = {row.id: row for row in session.scalars(select(Source))}
-    counts = dict(
-        session.execute(select(Item.source_id, func.count()).group_by(Item.source_id))
-        .tuples()
-        .all()
-    )
+    query = select(Item.source_id, func.count()).group_by(Item.source_id)
+    counts = {source_id: int(n) for source_id, n in session.execute(query)}
     last_starts = scheduling.last_crawl_starts(database)
     rows = []
     for source in config.sources:
@@ -132,11 +129,8 @@ def source_rows(
 
 
 def outbox_summary(session: Session) -> dict[str, Any]:
-    by_status = dict(
-        session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
-        .tuples()
-        .all()
-    )
+    query = select(Delivery.status, func.count()).group_by(Delivery.status)
+    by_status = {status: int(n) for status, n in session.execute(query)}
     oldest = session.scalar(
         select(func.min(Delivery.created_at)).where(Delivery.status.in_(["pending", "sending"]))
     )
@@ -175,6 +169,14 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     _print_status(report)
 
 
+def _when_next(value: str | None) -> str:
+    if value is None:
+        return "at start"
+    if datetime.fromisoformat(value) <= utcnow():
+        return "due now"
+    return _ago(value)
+
+
 def _print_status(report: dict[str, Any]) -> None:
     service = report["service"]
     if service["running"]:
@@ -211,11 +213,7 @@ def _print_status(report: dict[str, Any]) -> None:
             if row["last_error"]
             else ""
         )
-        next_run = (
-            "disabled"
-            if not row["enabled"]
-            else (_ago(row["next_run"]) if row["next_run"] else "at start")
-        )
+        next_run = "disabled" if not row["enabled"] else _when_next(row["next_run"])
         table.add_row(
             row["id"],
             _ago(row["last_success"]),

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import ServiceState, utcnow
@@ -213,6 +215,13 @@ def publish_state(database: Database, values: dict[str, dict[str, Any]]) -> None
                 row.value, row.updated_at = value, now
 
 
-def read_state(database: Database) -> dict[str, ServiceState]:
+@dataclass(frozen=True)
+class PublishedState:
+    value: dict[str, Any]
+    updated_at: datetime
+
+
+def read_state(database: Database) -> dict[str, PublishedState]:
     with database.read() as session:
-        return {row.name: row for row in session.query(ServiceState)}
+        return {row.name: PublishedState(dict(row.value), row.updated_at)
+                for row in session.scalars(select(ServiceState))}

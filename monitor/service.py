@@ -71,6 +71,24 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 200
 
 
+def build_scheduler(max_concurrent_crawls: int) -> BackgroundScheduler:
+    """UTC, jobs kept in memory, crawls on their own pool; defaults through ``job_defaults`` (APScheduler
+    silently ignores them as scheduler keyword arguments): coalesce missed runs, one instance per job."""
+    return BackgroundScheduler(
+        jobstores={"default": MemoryJobStore()},
+        executors={
+            "default": ThreadPoolExecutor(4),
+            "crawls": ThreadPoolExecutor(max_concurrent_crawls),
+        },
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": scheduling.MIN_GRACE_SECONDS,
+        },
+        timezone="UTC",
+    )
+
+
 class MatchWorker:
     """Matches items as crawls announce them; a sweep also picks up items stored while nobody listened."""
 
@@ -212,19 +230,7 @@ class Service:
             self.app.config, on_reload=self._reloaded, on_error=self._reload_failed
         )
         settings = self.app.config.settings.service
-        self.scheduler = BackgroundScheduler(
-            jobstores={"default": MemoryJobStore()},
-            executors={
-                "default": ThreadPoolExecutor(4),
-                "crawls": ThreadPoolExecutor(settings.max_concurrent_crawls),
-            },
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": scheduling.MIN_GRACE_SECONDS,
-            },
-            timezone="UTC",
-        )
+        self.scheduler = build_scheduler(settings.max_concurrent_crawls)
         self.scheduler.add_listener(
             self._job_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES
         )
