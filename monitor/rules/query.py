@@ -295,6 +295,11 @@ class _Parser:
         node = self.primary()
         while self.current.kind in ("NEAR", "BEFORE"):
             operator = self.advance()
+            if self.current.kind == "NOT":
+                raise QuerySyntaxError(
+                    f"{operator.kind} needs words on both sides; a NOT has no position",
+                    self.current.start,
+                )
             right = self.primary()
             for side in (node, right):
                 if _has_top_level_not(side):

@@ -43,7 +43,7 @@ def _page(path: Path) -> tuple[str, str]:
 
 def _post(path: Path, post: str) -> str:
     soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-    message = soup.find(attrs={"data-post": post})
+    message = soup.select_one(f'[data-post="{post}"]')
     assert isinstance(message, Tag), f"post {post} not in {path}"
     body = message.select_one(".tgme_widget_message_text")
     return _text(body) if body is not None else ""
@@ -51,8 +51,12 @@ def _post(path: Path, post: str) -> str:
 
 def load_items() -> tuple[list[DemoItem], dict[str, Any]]:
     key = yaml.safe_load(ANSWER_KEY.read_text(encoding="utf-8"))
-    tags = {"rights_feed": {"human_rights"}, "state_fa": {"state_media"}, "state_en": {"state_media"},
-            "telegram": {"human_rights", "telegram"}}
+    tags = {
+        "rights_feed": {"human_rights"},
+        "state_fa": {"state_media"},
+        "state_en": {"state_media"},
+        "telegram": {"human_rights", "telegram"},
+    }
     items: list[DemoItem] = []
     for entry in key["items"]:
         if "post" in entry:
@@ -61,9 +65,22 @@ def load_items() -> tuple[list[DemoItem], dict[str, Any]]:
         else:
             name = entry["path"]
             title, text = _page(SITE / entry["path"])
-        document = Document(id=name, text=text, title=title, lang=entry.get("language"),
-                            source=entry["source"], tags=frozenset(tags.get(entry["source"], set())))
-        items.append(DemoItem(name, document, frozenset(entry.get("expect") or ()),
-                              frozenset(entry.get("tolerate") or ()), tuple(entry.get("persons") or ()),
-                              entry.get("count")))
+        document = Document(
+            id=name,
+            text=text,
+            title=title,
+            lang=entry.get("language"),
+            source=entry["source"],
+            tags=frozenset(tags.get(entry["source"], set())),
+        )
+        items.append(
+            DemoItem(
+                name,
+                document,
+                frozenset(entry.get("expect") or ()),
+                frozenset(entry.get("tolerate") or ()),
+                tuple(entry.get("persons") or ()),
+                entry.get("count"),
+            )
+        )
     return items, key

@@ -1,4 +1,6 @@
-"""normalize(): Persian and Arabic letter forms, marks, ZWNJ/space variants, digits, and the offset map."""
+"""normalize(): Persian and Arabic letter forms, marks, ZWNJ/space variants, digits, and the offset
+map.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ def test_normalize_table(case: dict[str, Any]) -> None:
     assert normalize(case["text"]).text == case["expected"]
 
 
-@pytest.mark.parametrize("spellings", TABLE["equivalent"], ids=[group[0] for group in TABLE["equivalent"]])
+@pytest.mark.parametrize(
+    "spellings", TABLE["equivalent"], ids=[group[0] for group in TABLE["equivalent"]]
+)
 def test_equivalent_spellings(spellings: list[str]) -> None:
     forms = {normalize(text).text for text in spellings}
     assert len(forms) == 1, forms

@@ -1,4 +1,6 @@
-"""The default rules on signals and hard negatives in English and Persian (tests/data/rules/*.yaml)."""
+"""The default rules on signals and hard negatives in English and Persian
+(tests/data/rules/*.yaml).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +25,14 @@ def _cases() -> list[Any]:
 
 
 def _document(case: dict[str, Any]) -> Document:
-    return Document(id=case["id"], text=case.get("text", ""), title=case.get("title", ""),
-                    lang=case.get("lang"), source=case.get("source"), tags=frozenset(case.get("tags", ())))
+    return Document(
+        id=case["id"],
+        text=case.get("text", ""),
+        title=case.get("title", ""),
+        lang=case.get("lang"),
+        source=case.get("source"),
+        tags=frozenset(case.get("tags", ())),
+    )
 
 
 def _describe(matches: list[Match]) -> str:

@@ -1,4 +1,6 @@
-"""Event slots with the default watchlists: counts, places, prisons from/to, courts, branch, charges."""
+"""Event slots with the default watchlists: counts, places, prisons from/to, courts, branch,
+charges.
+"""
 
 from __future__ import annotations
 

@@ -15,20 +15,39 @@ ENTRIES = yaml.safe_load((DATA / "transliteration.yaml").read_text(encoding="utf
 
 
 def _params(key: str, expected: bool) -> list[Any]:
-    return [pytest.param(entry, text, expected, id=f"{entry['name']}|{text}")
-            for entry in ENTRIES for text in entry[key]]
+    return [
+        pytest.param(entry, text, expected, id=f"{entry['name']}|{text}")
+        for entry in ENTRIES
+        for text in entry[key]
+    ]
 
 
-@pytest.mark.parametrize(("entry", "text", "expected"), _params("finds", True) + _params("misses", False))
-def test_watchlist_spellings(make_engine: EngineFactory, entry: dict[str, Any], text: str,
-                             expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("entry", "text", "expected"), _params("finds", True) + _params("misses", False)
+)
+def test_watchlist_spellings(
+    make_engine: EngineFactory, entry: dict[str, Any], text: str, expected: bool
+) -> None:
     kind = entry.get("kind", "person")
-    watchlists = yaml.safe_dump({"lists": [{"id": "watched", "kind": kind, "entries": [
-        {"name": entry["name"], "aliases": entry["aliases"]}]}]}, allow_unicode=True)
-    engine = make_engine("""
+    watchlists = yaml.safe_dump(
+        {
+            "lists": [
+                {
+                    "id": "watched",
+                    "kind": kind,
+                    "entries": [{"name": entry["name"], "aliases": entry["aliases"]}],
+                }
+            ]
+        },
+        allow_unicode=True,
+    )
+    engine = make_engine(
+        """
         rules:
           - {id: watched, event: watchlist, severity: info, within: document, query: '@watched'}
-        """, watchlists)
+        """,
+        watchlists,
+    )
     matches = engine.match(Document(id="1", text=text))
     assert bool(matches) is expected
     if expected:
@@ -36,14 +55,17 @@ def test_watchlist_spellings(make_engine: EngineFactory, entry: dict[str, Any], 
         assert matches[0].entities[slot] == [entry["name"]]
 
 
-@pytest.mark.parametrize(("word", "spellings"), [
-    ("behrouz", {"behrooz", "behruz"}),
-    ("qezel", {"ghezel"}),
-    ("hesar", {"hessar"}),
-    ("hessar", {"hesar"}),
-    ("mohammad", {"mohamad"}),
-    ("saeed", {"saeid"}),
-])
+@pytest.mark.parametrize(
+    ("word", "spellings"),
+    [
+        ("behrouz", {"behrooz", "behruz"}),
+        ("qezel", {"ghezel"}),
+        ("hesar", {"hessar"}),
+        ("hessar", {"hesar"}),
+        ("mohammad", {"mohamad"}),
+        ("saeed", {"saeid"}),
+    ],
+)
 def test_word_variants(word: str, spellings: set[str]) -> None:
     assert spellings <= set(word_variants(word))
 
