@@ -182,7 +182,8 @@ def due_deliveries(
         Delivery.status.in_(["pending", "sending", "overflow"]), Delivery.next_attempt_at <= now)
     if exclude_channels:
         query = query.where(Delivery.channel.not_in(list(exclude_channels)))
-    return list(session.scalars(query.order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)))
+    # Oldest first, so a channel that recovers gets its alerts in the order they were raised.
+    return list(session.scalars(query.order_by(Delivery.id).limit(limit)))
 
 
 def has_delivery(session: Session, *, alert_id: int, channel: str) -> bool:
