@@ -44,9 +44,7 @@ class SourceScope(_Strict):
 
 
 class RuleExample(_Strict):
-    """A text the rule must (or must not) fire on; ``entities`` lists slots the match must
-    contain.
-    """
+    """A text the rule must (not) fire on; ``entities`` lists slots the match must contain."""
 
     text: str
     title: str = ""

@@ -1,5 +1,4 @@
-"""``tocsin match``, ``tocsin rules explain`` and ``tocsin rules test``: the rules engine from the
-shell.
+"""``tocsin match``, ``tocsin rules explain``, ``tocsin rules test``: the rules engine in a shell.
 
 Pure commands: they read rule/watchlist files and text, never the database. The stored-item variants
 (``explain --item ID``, ``test --since 30d``) need the item store; until it is wired in, they say
@@ -124,9 +123,7 @@ def load_engine(config: Path | None, rules: Path | None, watchlists: Path | None
 
 
 def read_documents(stream: TextIO) -> Iterator[Document]:
-    """Documents from JSON lines; blank lines are skipped, a bad line raises InputError naming
-    it.
-    """
+    """Documents from JSON lines; blank lines are skipped, a bad line raises InputError."""
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -197,9 +194,7 @@ def _snippet(text: str, spans: list[tuple[int, int]], width: int = 70) -> Iterat
 
 
 def explain_document(engine: RuleEngine, document: Document, out: Console) -> Explanation:
-    """Print which rules fired on ``document`` and why, and the near misses; return the
-    explanation.
-    """
+    """Print the rules that fired on ``document`` and why, and the near misses."""
     explanation = engine.explain(document)
     if not explanation.fired:
         out.print(Text("no rule fired", style="bold"))

@@ -124,9 +124,7 @@ class RuleEngine:
 
     @classmethod
     def load(cls, rule_files: Sequence[Path], watchlist_files: Sequence[Path]) -> RuleEngine:
-        """Compile the files into a new engine; raises ConfigError (file:line:col) on any
-        problem.
-        """
+        """Compile the files into a new engine; any problem raises a located ConfigError."""
         compiler = compile_files(rule_files, watchlist_files)
         return cls(
             compiler.rules,

@@ -156,9 +156,7 @@ class Mention:
 
 
 def mentions_in(view: DocumentView, entities: dict[int, list[Entity]]) -> list[Mention]:
-    """Every watchlist hit in the document, longest first where two overlap for the same entity
-    kind.
-    """
+    """Every watchlist hit in the document; of two overlapping hits of one kind, the longer."""
     found = [
         Mention(span, entity)
         for term_id, spans in view.hits.items()
@@ -312,8 +310,7 @@ def _branch(view: DocumentView, windows: Sequence[Window], courts: Sequence[Ment
 
 def _count(view: DocumentView, windows: Sequence[Window], evidence: Sequence[Span]) -> int | None:
     """The number of people (or executions) nearest the evidence: a number followed within two words
-    by a counted noun. Years (1300-1500, 1900-2100 written without a thousands separator) are
-    skipped."""
+    by a counted noun. Years (1300-1500, 1900-2100 without a thousands separator) do not count."""
     anchor = min((span[0] for span in evidence), default=0)
     best: tuple[int, int] | None = None
     for low, high in sorted(windows):

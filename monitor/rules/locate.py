@@ -2,8 +2,8 @@
 
 A query may be a plain, quoted, folded (``>``) or literal (``|``) scalar. Folding only changes the
 whitespace between words, so the n-th word of the value is the n-th word of the scalar's source
-text; the offending character is found as "word n, character k" and mapped back to a line and
-column.
+text; the offending character is found as "word n, character k" and mapped back to a line
+and a column.
 """
 
 from __future__ import annotations

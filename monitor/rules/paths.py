@@ -1,6 +1,4 @@
-"""Where rule and watchlist files live: ``DIR/rules/*.yaml`` and ``DIR/watchlists/*.yaml``,
-sorted.
-"""
+"""Where rule and watchlist files live: ``DIR/rules/*.yaml``, ``DIR/watchlists/*.yaml``."""
 
 from __future__ import annotations
 

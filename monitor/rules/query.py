@@ -155,9 +155,7 @@ class Node:
 
 @dataclass(eq=False)
 class Term(Node):
-    """A word or phrase, possibly with a trailing ``*``; ``term_ids`` are filled in by the
-    compiler.
-    """
+    """A word or phrase, maybe with a trailing ``*``; the compiler fills in ``term_ids``."""
 
     raw: str = ""
     prefix: bool = False

@@ -1,5 +1,4 @@
-"""Every literal of every rule and watchlist in one Aho-Corasick automaton, with word-boundary
-checks.
+"""All literals of all rules and watchlists in one Aho-Corasick automaton, plus boundary checks.
 
 One pass over the normalised text finds all candidate hits whatever the number of terms; each raw
 hit is then checked against its neighbours (see terms.py for the Persian affix rules). Hits are

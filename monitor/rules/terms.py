@@ -13,7 +13,7 @@ Word boundaries (no ``\\b``: it is ASCII-only in RE2 and treats ZWNJ as a bounda
 - a trailing ``*`` accepts any continuation of the last word in either script.
 
 Variants (added to the automaton, so they cost nothing at match time): a Persian word written with a
-ZWNJ or a space after می/نمی or before ها/های is also looked for joined, and a joined one also
+ZWNJ or a space after می/نمی or before ها/های is also looked for joined, and a joined one
 apart.
 """
 
@@ -93,9 +93,7 @@ def literal_keys(raw: str) -> list[str]:
 
 
 def _joinable_pairs(raw: str) -> list[str]:
-    """Forms of ``raw`` with each hyphen/ZWNJ (and all of them together) removed instead of
-    spaced.
-    """
+    """Forms of ``raw`` with each hyphen or ZWNJ (and all together) removed, not spaced."""
     marks = [index for index, char in enumerate(raw) if char in ("-", ZWNJ, "\u2010", "\u2011")]
     if not marks:
         return []

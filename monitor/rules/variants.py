@@ -1,5 +1,4 @@
-"""Transliteration variants of Latin-script names, so one watchlist entry finds every common
-spelling.
+"""Transliteration variants of Latin-script names: one watchlist entry, every common spelling.
 
 Persian names reach English text in many spellings. For each word of a name the generator applies
 the equivalences below (both ways, one or two at a time), then combines the words in both name
@@ -84,9 +83,7 @@ def word_variants(word: str) -> list[str]:
 
 
 def name_variants(name: str) -> list[str]:
-    """Spellings and orders of a normalised Latin-script name (``"behrouz ehsani"``), itself
-    first.
-    """
+    """Spellings and orders of a normalised Latin name (``"behrouz ehsani"``), itself first."""
     words = name.split(" ")
     if not all(word.isascii() for word in words):
         return [name]

@@ -1,6 +1,4 @@
-"""Fixtures for the rules engine tests: the default engine (compiled once) and small engines from
-text.
-"""
+"""Fixtures for the rules engine tests: the default engine (compiled once), engines from text."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The shipped rules and watchlists: every file loads, every example passes, the seed's signals
-fire.
-"""
+"""Shipped rules and watchlists: every file loads, every example passes, the seed's signals fire."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Acceptance: the default rules against the bundled demo site's answer key
-(monitor/demo/site/expected.yaml).
+"""Acceptance: the default rules against the demo site's answer key (demo/site/expected.yaml).
 
 Main text only (the <article> of a page, the text of a Telegram post), as the key specifies. Event
 types outside the key's `event_types` (execution_risk, watchlist) are Tocsin extras the key does

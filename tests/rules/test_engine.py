@@ -1,6 +1,5 @@
 """Semantics of the rule language on small rule files: operators, scopes, exclusions, negations,
-weights, sources and languages, evidence spans in the raw text, and which rules get evaluated at
-all."""
+weights, sources and languages, evidence spans in the raw text, and which rules are evaluated."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""normalize(): Persian and Arabic letter forms, marks, ZWNJ/space variants, digits, and the offset
-map.
-"""
+"""normalize(): Arabic/Persian letter forms, marks, ZWNJ and spaces, digits, the offset map."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The query language: parsing, syntax errors with their position, and errors located in rule
-files.
-"""
+"""The query language: parsing, syntax errors with their position, errors located in files."""
 
 from __future__ import annotations
 
