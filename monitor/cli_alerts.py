@@ -178,7 +178,7 @@ def notify_test(
     else:
         for result in results:
             mark = "[green]ok[/]" if result["ok"] else "[bold red]FAILED[/]"
-            console.print(f"{mark} {result['channel']} {result['url']}", highlight=False)
+            console.print(f"{mark} {result['channel']} {result['url']}", highlight=False, soft_wrap=True)
             if result["error"]:
                 console.print(f"    {result['error']}", highlight=False, markup=False, soft_wrap=True)
     if not all(r["ok"] for r in results):
@@ -189,7 +189,7 @@ def _test_channel(name: str, url: str | None) -> dict[str, Any]:
     if url is None:
         return {"channel": name, "url": "", "ok": False,
                 "error": "the URL uses an environment variable that is not set"}
-    shown = notify.redact(url)
+    shown = notify.redact(url).split("?", 1)[0]  # Apprise's long list of defaults says nothing here
     problem = notify.validate_channel_url(url)
     if problem:
         return {"channel": name, "url": shown, "ok": False, "error": f"invalid channel URL: {problem}"}
