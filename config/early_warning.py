@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from config.schema import Severity, Strict
 from config.types import Duration
@@ -80,6 +80,15 @@ class SeriesConfig(SeriesOverrides):
             if value < bin_length or value % bin_length:
                 raise ValueError(f"series {self.id!r}: {name} must be a whole number of {self.bin}s")
         return merged
+
+    @model_validator(mode="after")
+    def _whole_bins(self) -> SeriesConfig:
+        bin_length = timedelta(days=7 if self.bin == "week" else 1)
+        for name in ("window", "baseline"):
+            value: timedelta | None = getattr(self, name)
+            if value is not None and (value < bin_length or value % bin_length):
+                raise ValueError(f"{name} must be a whole number of {self.bin}s")
+        return self
 
     @property
     def title(self) -> str:

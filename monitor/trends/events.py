@@ -24,6 +24,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ PERSIAN_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "�
 PRISON_WORDS = {"prison", "prisons", "jail", "زندان", "central", "مرکزی"}
 
 
+@lru_cache(maxsize=8192)
 def fold_name(name: str) -> str:
     """A comparison key for names in either script: case, Arabic letter forms, ZWNJ, hyphens ignored."""
     text = unicodedata.normalize("NFKC", name).translate(PERSIAN_FOLD).casefold()
@@ -41,6 +43,7 @@ def fold_name(name: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=8192)
 def fold_location(name: str) -> str:
     """Like :func:`fold_name`, also dropping the word "prison" so "Zahedan Prison" == "Zahedan"."""
     words = [word for word in fold_name(name).split() if word not in PRISON_WORDS]
@@ -99,9 +102,9 @@ class Report:
         """How many people the report is about: its count, else the persons it names, else one."""
         return max(self.count or 0, len(self.persons), 1)
 
-    @property
-    def locations(self) -> set[str]:
-        return {fold_location(name) for name in (*self.prisons, *self.places)}
+    @cached_property
+    def locations(self) -> frozenset[str]:
+        return frozenset(fold_location(name) for name in (*self.prisons, *self.places))
 
     def is_statistic(self, max_count: int) -> bool:
         """A count too large for one event ("1,400 executions in a year") is a summary, not news."""

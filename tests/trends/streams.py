@@ -44,7 +44,7 @@ PRISONS: dict[str, str] = {
     "Hamadan": "Hamadan", "Semnan": "Semnan", "Ardabil": "Ardabil",
 }
 PRISON_WEIGHTS = [5, 3, 2, 2, 3, 2, 2, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1]
-SPACING = timedelta(days=3, hours=3)  # longer than the default dedup window
+SPACING = timedelta(days=4, hours=14)  # the default dedup window (3d) plus the longest reporting delay
 
 
 @dataclass
@@ -110,9 +110,10 @@ def execution_stream(*, start: date, quiet_days: int, surge_days: int, quiet_rat
     """Executions at seed scale (``quiet_rate`` batches a day, ~1,400 executions a year), then a surge.
 
     Each batch happens at one prison (sometimes two or three, count split) and is reported by one to three
-    outlets within a day and a half, in English or Persian; outlets sometimes omit the count. Batches at one
-    prison are kept three days apart so the truth is unambiguous (the dedup rules' known blind spot is tested
-    separately). Noise: yearly statistics ("1,400 executions in a year") that must never be counted.
+    outlets within a day and a half, in English or Persian; later outlets sometimes omit the count. Batches
+    at one prison are kept apart by more than the dedup window plus the reporting delay, so the truth is
+    unambiguous (the dedup rules' known blind spot is tested separately). Noise: yearly statistics ("1,400
+    executions in a year") that must never be counted.
     """
     rng = random.Random(seed)
     stream = Stream()
@@ -131,14 +132,13 @@ def execution_stream(*, start: date, quiet_days: int, surge_days: int, quiet_rat
                 last_at[p] = happened
             size = _batch_size(rng)
             if surging:
-                size += rng.randint(0, 3) + (rng.randint(6, 12) if prisons == [surge_prison] else 0)
+                size += rng.randint(3, 7) + (rng.randint(8, 14) if surge_prison in prisons else 0)
             outlets = rng.sample(RIGHTS_OUTLETS, k=rng.choice([1, 1, 2, 2, 3]))
             delays = sorted(timedelta(hours=rng.uniform(1, 36)) for _ in outlets)
             stream.truth.append(TrueEvent("execution", size, tuple(prisons), happened + delays[0]))
-            for outlet, delay in zip(outlets, delays, strict=True):
-                count: int | None = size if rng.random() < 0.85 else None
-                if count is None and size == 1:
-                    count = None
+            for number, (outlet, delay) in enumerate(zip(outlets, delays, strict=True)):
+                # The first report gives the count; later ones sometimes leave it out.
+                count: int | None = size if number == 0 or rng.random() < 0.8 else None
                 lang = SOURCES[outlet]["lang"]
                 title = (f"{size} prisoners executed in {', '.join(prisons)}" if lang == "en"
                          else f"اعدام {size} زندانی در {'، '.join(prisons)}")
