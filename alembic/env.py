@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from alembic import context
 from sqlalchemy import create_engine, event, pool
 
-from alembic import context
 from storage.models import Base
 
 config = context.config
