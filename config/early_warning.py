@@ -108,7 +108,7 @@ class RhetoricConfig(Strict):
     window: Duration = timedelta(weeks=1)
     baseline: Duration = timedelta(weeks=12)
     min_history: Duration = timedelta(weeks=4)
-    alpha: float = Field(default=0.001, gt=0, lt=0.5)
+    alpha: float = Field(default=0.005, gt=0, lt=0.5)
     critical_alpha: float | None = Field(default=None, gt=0, lt=0.5)
     min_count: float = Field(default=3, ge=0)
     min_ratio: float = Field(default=2.0, ge=1)

@@ -173,7 +173,7 @@ def analyze(session: Session, config: TocsinConfig, *, now: datetime,
     ladder_state = get_state(session, LADDER_STATE)
     ladder_since: datetime | None = None
     if ladder_state and ladder_state.get("through"):
-        ladder_since = min(datetime.fromisoformat(ladder_state["through"]), now - settings.analysis.recheck)
+        ladder_since = min(datetime.fromisoformat(ladder_state["through"]), now) - settings.analysis.recheck
         lookback = settings.ladder.lookback if settings.ladder else timedelta(0)
         horizons.append(ladder_since - max(lookback, settings.proposals.within) - margin)
     else:

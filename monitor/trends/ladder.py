@@ -97,10 +97,13 @@ def timeline(reports: Sequence[Report], *, window: timedelta) -> list[Event]:
     return sorted(events, key=lambda e: (e.first_at, e.event_type))
 
 
-def event_entry(event: Event) -> dict[str, Any]:
+def event_entry(event: Event, *, upto: datetime | None = None) -> dict[str, Any]:
+    """A case event for an alert; with ``upto``, only the reports published by then (so the alert says
+    the same whether it was raised live or in a backfill)."""
+    reports = [r for r in event.reports if upto is None or r.at <= upto]
     return {"at": event.first_at.isoformat(), "event_type": event.event_type,
-            "places": [*event.prisons, *event.places],
-            "sources": [r.source_ref() for r in event.reports]}
+            "places": list(dict.fromkeys(p for r in reports for p in (*r.prisons, *r.places))),
+            "sources": [r.source_ref() for r in reports]}
 
 
 def escalation_key(key: str, level: str, day: str) -> str:
@@ -134,7 +137,7 @@ def draft_escalation(step: Step, events: Sequence[Event], ladder: LadderConfig,
         "trigger": step.trigger.source_ref() | {"event_type": step.trigger.event_type},
         "evidence": [{"events": req.events, "within_days": req.within.days,
                       "report": rep.source_ref() | {"event_type": rep.event_type}} for req, rep in evidence],
-        "timeline": [event_entry(e) for e in upto],
+        "timeline": [event_entry(e, upto=step.at) for e in upto],
     }
     return AlertDraft(
         kind="escalation", dedup_key=escalation_key(step.key, step.after.level, calendar.day(step.at).isoformat()),
