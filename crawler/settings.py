@@ -16,6 +16,8 @@ DNS_TIMEOUT = 10
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 CONCURRENT_REQUESTS = 16
+# Scrapy starts this many asyncio tasks per callback output; a page yields one item (a channel page ~20).
+CONCURRENT_ITEMS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5

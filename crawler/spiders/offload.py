@@ -89,3 +89,17 @@ class PageProcessor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            _stop_forkserver()
+
+
+def _stop_forkserver() -> None:
+    """Reap the forkserver (and through it the workers) so their CPU time is accounted to this process
+    and no orphan outlives the crawl. Private multiprocessing API, hence the guard."""
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if callable(stop):
+        try:
+            stop()
+        except OSError:
+            log.debug("forkserver already gone")

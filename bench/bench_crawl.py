@@ -1,0 +1,292 @@
+"""Crawl benchmark: 2,000 realistic article pages on loopback, crawled three ways in one run.
+
+1. bare      a Scrapy spider that only downloads (the floor for fetching);
+2. extract   the same download plus decoding and extraction alone, in Tocsin's process pool;
+3. tocsin    Tocsin's full pipeline: crawler.runner.run_crawl (child process, sitemap spider, extraction,
+             storage with evidence snapshots in SQLite), then matching with the shipped rules
+             (monitor.processing.process_pending).
+
+Prints pages/s (wall clock) and CPU ms per page (user+sys of the crawl process and everything it
+started: extraction workers included, the web server excluded: it runs in its own process).
+
+    .venv/bin/python bench/bench_crawl.py [--pages 2000] [--workers -1] [--inline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# --- the site ---------------------------------------------------------------------------------------
+
+EN_WORDS = ("the prisoner court sentence execution family lawyer judiciary report ward prison appeal "
+            "charge revolutionary supreme hearing transfer solitary confinement rights activists "
+            "authorities said according informed sources week month province").split()
+FA_WORDS = ("زندانی دادگاه حکم اعدام خانواده وکیل قوه قضاییه گزارش بند زندان درخواست اتهام انقلاب "
+            "دیوان عالی جلسه انتقال انفرادی حقوق فعالان مقامات گفت منابع مطلع هفته ماه استان").split()
+
+
+def _sentence(rng: random.Random, words: list[str], n: int) -> str:
+    return " ".join(rng.choice(words) for _ in range(n)).capitalize() + "."
+
+
+def article_page(index: int) -> bytes:
+    """A news article with navigation, sidebars, related links, comments and page chrome (~40-70 KB)."""
+    rng = random.Random(index)
+    persian = index % 3 == 0
+    words = FA_WORDS if persian else EN_WORDS
+    lang, direction = ("fa", "rtl") if persian else ("en", "ltr")
+    nav = "".join(f'<li><a href="/section/{i}.html">{_sentence(rng, words, 2)[:-1]}</a></li>' for i in range(60))
+    paragraphs = "".join(f"<p>{' '.join(_sentence(rng, words, rng.randint(12, 30)) for _ in range(4))}</p>"
+                         for _ in range(rng.randint(8, 16)))
+    sidebar = "".join(f'<li><a href="/a/{rng.randrange(10**6)}.html">{_sentence(rng, words, 7)}</a>'
+                      f"<span class='date'>2025-07-{rng.randint(1, 28):02d}</span></li>" for _ in range(60))
+    comments = "".join(f'<div class="comment"><b>user{rng.randrange(999)}</b><p>{_sentence(rng, words, 25)}</p></div>'
+                       for _ in range(10))
+    title = _sentence(rng, words, 9)[:-1]
+    script = "var config = {" + ",".join(f'"k{i}": {i}' for i in range(400)) + "};"
+    published = (datetime(2025, 7, 1, tzinfo=UTC) + timedelta(minutes=index)).isoformat()
+    return f"""<!DOCTYPE html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">
+<title>{title} | News Site</title><meta property="og:title" content="{title}">
+<meta property="article:published_time" content="{published}"><style>.a{{color:red}}</style>
+<script>{script}</script></head><body><header><a href="/">News Site</a><nav><ul>{nav}</ul></nav></header>
+<div class="wrap"><main><article><h1>{title}</h1><div class="byline">Staff</div>{paragraphs}</article>
+<section class="related"><h3>Related</h3><ul>{sidebar[:3000]}</ul></section>
+<section class="comments">{comments}</section></main><aside><h3>Most read</h3><ul>{sidebar}</ul></aside></div>
+<footer><p>(c) 2025 News Site</p><ul>{nav[:4000]}</ul></footer></body></html>""".encode()
+
+
+def sitemap(base: str, pages: int) -> bytes:
+    now = datetime.now(UTC).isoformat()
+    urls = "".join(f"<url><loc>{base}/a/{i}.html</loc><lastmod>{now}</lastmod></url>" for i in range(pages))
+    return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{urls}</urlset>").encode()
+
+
+def serve(port_queue: Any, pages: int) -> None:
+    """aiohttp server in its own process (the crawler's CPU figures must not include it)."""
+    from aiohttp import web
+
+    bodies = [article_page(i) for i in range(pages)]
+    app = web.Application()
+    state: dict[str, bytes] = {}
+
+    async def page(request: web.Request) -> web.Response:
+        index = int(request.match_info["index"])
+        return web.Response(body=bodies[index], content_type="text/html", charset="utf-8")
+
+    async def site_map(request: web.Request) -> web.Response:
+        if "map" not in state:
+            state["map"] = sitemap(f"http://{request.host}", pages)
+        return web.Response(body=state["map"], content_type="application/xml")
+
+    async def robots(request: web.Request) -> web.Response:
+        return web.Response(text="User-agent: *\nAllow: /\n")
+
+    app.router.add_get("/a/{index}.html", page)
+    app.router.add_get("/sitemap.xml", site_map)
+    app.router.add_get("/robots.txt", robots)
+
+    import asyncio
+    import socket
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(2048)
+        await web.SockSite(runner, sock).start()
+        port_queue.put(sock.getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# --- modes 1 and 2: a plain Scrapy spider, in a child process ---------------------------------------
+
+
+def child_crawl(mode: str, base: str, workers: int) -> None:
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.extract import ExtractionOverrides
+    from crawler.spiders.base import content_type, header_charset
+    from crawler.spiders.offload import PageJob, PageProcessor, auto_workers
+    from crawler.spiders.sitemap import parse_sitemap
+
+    processor = PageProcessor(auto_workers() if workers < 0 else workers)
+    overrides = ExtractionOverrides()
+
+    class BenchSpider(scrapy.Spider):
+        name = "bench"
+
+        async def start(self) -> Any:
+            yield scrapy.Request(f"{base}/sitemap.xml", callback=self.parse_map)
+
+        def parse_map(self, response: Any) -> Any:
+            for entry in parse_sitemap(response.body)[1]:
+                yield scrapy.Request(entry.loc, callback=self.parse_page)
+
+        async def parse_page(self, response: Any) -> Any:
+            if mode == "extract":
+                job = PageJob(response.url, response.body, content_type(response), header_charset(response),
+                              None, overrides)
+                result = await processor.process(job)
+                assert result.extracted is not None and result.extracted.text
+            if False:
+                yield None
+
+    process = CrawlerProcess({
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32, "ROBOTSTXT_OBEY": False,
+        "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False,
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 16 * 1024 * 1024, "CONCURRENT_ITEMS": 16,
+    })
+    process.crawl(BenchSpider)
+    process.start()
+    processor.close()
+
+
+# --- measurement ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    name: str
+    pages: int
+    wall: float
+    cpu: float
+    note: str = ""
+
+    def line(self) -> str:
+        return (f"{self.name:<44} {self.pages:>6} pages  {self.pages / self.wall:8.1f} pages/s  "
+                f"{1000 * self.cpu / max(1, self.pages):7.2f} CPU ms/page  {self.note}")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_plain(mode: str, base: str, pages: int, workers: int) -> Figure:
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--child", mode, "--base", base, "--workers", str(workers)],
+                   check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return Figure(f"{mode}: " + ("download only" if mode == "bare" else "download + extraction"),
+                  pages, time.perf_counter() - t0, children_cpu() - cpu0)
+
+
+def run_tocsin(base: str, pages: int, workers: int, workdir: Path) -> list[Figure]:
+    import yaml
+
+    from config.loader import DEFAULTS_DIR, load_config
+    from crawler.runner import run_crawl
+    from storage import migrate
+    from storage.db import Database
+    from storage.models import Item, Snapshot
+    from storage.repository import count_rows
+
+    config_dir = workdir / "config"
+    config_dir.mkdir()
+    for name in ("rules", "watchlists"):
+        if (DEFAULTS_DIR / name).is_dir():
+            shutil.copytree(DEFAULTS_DIR / name, config_dir / name)
+    (config_dir / "settings.yaml").write_text(yaml.safe_dump({
+        "crawl": {"autothrottle": False, "obey_robots": False, "max_items_per_run": pages + 10,
+                  "concurrent_per_domain": 32},
+        "schedule": {"crawl_timeout": "30m"},
+    }))
+    (config_dir / "sources.yaml").write_text(yaml.safe_dump({"sources": [
+        {"id": "bench", "kind": "sitemap", "url": f"{base}/sitemap.xml", "max_age": "30d"}]}))
+    database = Database(f"sqlite:///{workdir / 'tocsin.db'}")
+    migrate.upgrade(database)
+    config = load_config(config_dir)
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    outcome = run_crawl(database=database, config_dir=config_dir, source_id="bench", source_kind="sitemap",
+                        source_name="bench", source_url=f"{base}/sitemap.xml", source_tags=[],
+                        timeout=timedelta(minutes=30), log_file=workdir / "crawl.log",
+                        scrapy_settings={"TOCSIN_EXTRACTION_WORKERS": workers, "CONCURRENT_REQUESTS": 32})
+    crawl = Figure("tocsin: fetch + extract + store + evidence", len(outcome.new_item_ids),
+                   time.perf_counter() - t0, children_cpu() - cpu0, f"({outcome.status})")
+    with database.read() as session:
+        stored, snapshots = count_rows(session, Item), count_rows(session, Snapshot)
+    crawl.note += f" {stored} items, {snapshots} snapshots"
+    figures = [crawl]
+    try:
+        from monitor.processing import process_pending
+        from monitor.rules import RuleEngine
+
+        engine = RuleEngine.load(config.rule_files, config.watchlist_files)
+        scpu0, t1 = self_cpu(), time.perf_counter()
+        report = process_pending(database, engine, config)
+        match = Figure("  match (shipped rules) + alerts", report.items, time.perf_counter() - t1,
+                       self_cpu() - scpu0, f"{report.matches} matches")
+        figures.append(match)
+        figures.append(Figure("tocsin: full pipeline incl. match", crawl.pages, crawl.wall + match.wall,
+                              crawl.cpu + match.cpu))
+    except ImportError as exc:
+        crawl.note += f" [match skipped: {exc}]"
+    database.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=-1, help="extraction processes (-1 = one per core)")
+    parser.add_argument("--inline", action="store_true", help="also measure extraction inline (no pool)")
+    parser.add_argument("--child", choices=["bare", "extract"], help=argparse.SUPPRESS)
+    parser.add_argument("--base", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_crawl(args.child, args.base, args.workers)
+        return
+
+    context = multiprocessing.get_context("spawn")
+    ports = context.Queue()
+    server = context.Process(target=serve, args=(ports, args.pages), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{ports.get(timeout=120)}"
+    sample = article_page(1)
+    print(f"site: {args.pages} pages of ~{len(sample) // 1024} KB (1 in 3 Persian), served by aiohttp "
+          f"in its own process; {os.cpu_count()} cores")
+    figures = [run_plain("bare", base, args.pages, args.workers),
+               run_plain("extract", base, args.pages, args.workers)]
+    if args.inline:
+        inline = run_plain("extract", base, args.pages, 0)
+        inline.name = "extract: download + extraction inline"
+        figures.append(inline)
+    with tempfile.TemporaryDirectory() as workdir:
+        figures += run_tocsin(base, args.pages, args.workers, Path(workdir))
+    server.terminate()
+    for figure in figures:
+        print(figure.line())
+    extract = figures[1]
+    full = next((f for f in figures if f.name.startswith("tocsin: full")), figures[-1])
+    overhead = full.cpu / max(1, full.pages) / (extract.cpu / max(1, extract.pages)) - 1
+    print(f"Tocsin's own work on top of download + extraction: {overhead:+.0%} CPU per page (target <= +25%)")
+
+
+if __name__ == "__main__":
+    main()
