@@ -254,3 +254,20 @@ def test_updates_render_as_updates(world: World) -> None:  # noqa: F811
         assert alert.revision == 2
         kinds = session.scalars(select(Delivery.kind).where(Delivery.channel == "tg")).all()
     assert kinds == ["new", "update"]
+
+
+def test_a_dead_digest_lists_its_alerts_as_failed_and_retrying_one_requeues_the_digest(tmp_path: Path) -> None:
+    w = make_world(tmp_path, channels={"mail": {"url": MAIL_URL, "digest": "08:00"}}, alerts={"max_attempts": 1})
+    w.clock.now = w.clock.now.replace(hour=9)
+    first = w.report("hrana", persons=("One",), severity="info")
+    second = w.report("hrana", persons=("Two",), severity="info")
+    w.dispatch()
+    w.clock.advance(days=1)
+    w.sender.fail_next(1, "535 Authentication failed")
+    assert len(w.dispatch().dead) == 1
+    with w.database.read() as session:
+        assert {a.id for a in repo.list_alerts(session, failed=True)} == {first.alert_id, second.alert_id}
+    with w.database.write() as session:
+        [requeued] = retry(session, second.alert_id, now=w.clock.now)
+        assert requeued.kind == "digest"
+    assert len(w.dispatch().sent) == 1 and "One" in w.sender.sent[0].body and "Two" in w.sender.sent[0].body
