@@ -114,6 +114,8 @@ class ServiceSettings(Strict):
     standby_poll: Duration = Field(default=timedelta(seconds=5),
                                    description="--standby: how often to try the lock")
     heartbeat_interval: Duration = timedelta(seconds=10)
+    recheck_interval: Duration = Field(default=timedelta(minutes=30),
+                                       description="how often matched items are re-fetched for edits/deletions")
     housekeeping_at: ClockTime = Field(default=time(3, 30), description="daily, UTC")
     evidence_max_age: Duration = timedelta(days=365)
     evidence_max_bytes: ByteSize = 5 * 2**30

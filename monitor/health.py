@@ -50,6 +50,9 @@ class ServiceMetrics:
             ["source", "outcome"],
             registry=r,
         )
+        self.items_removed = Counter(
+            "tocsin_items_removed", "matched items found deleted at their source", registry=r
+        )
         self.items_matched = Counter(
             "tocsin_items_matched", "items run through the rules", registry=r
         )
@@ -223,5 +226,7 @@ class PublishedState:
 
 def read_state(database: Database) -> dict[str, PublishedState]:
     with database.read() as session:
-        return {row.name: PublishedState(dict(row.value), row.updated_at)
-                for row in session.scalars(select(ServiceState))}
+        return {
+            row.name: PublishedState(dict(row.value), row.updated_at)
+            for row in session.scalars(select(ServiceState))
+        }

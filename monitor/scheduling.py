@@ -172,6 +172,7 @@ class ServiceJobs:
     housekeeping: Callable[[], None]
     heartbeat: Callable[[], None]
     reload: Callable[[], None]
+    recheck: Callable[[], None]
 
 
 def fixed_specs(
@@ -213,6 +214,19 @@ def fixed_specs(
             signature=str(service.reload_poll),
         ),
     ]
+    recheck_every = service.recheck_interval.total_seconds()
+    specs.append(
+        JobSpec(
+            id="recheck",
+            func=jobs.recheck,
+            executor="crawls",
+            signature=str(recheck_every),
+            trigger=IntervalTrigger(
+                seconds=recheck_every, timezone=UTC_NAME, jitter=int(recheck_every // 10)
+            ),
+            misfire_grace_time=max(MIN_GRACE_SECONDS, int(recheck_every)),
+        )
+    )
     for name, channel in config.enabled_channels().items():
         if channel.digest is None:
             continue

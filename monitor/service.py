@@ -46,10 +46,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from config.loader import TocsinConfig, load_config
+from crawler.runner import recheck_due
 from monitor import instance_lock, scheduling
 from monitor.app import App
 from monitor.crawling import crawl_source
 from monitor.dispatch import dispatch_due, run_digests
+from monitor.errors import ServiceError
 from monitor.health import (
     HealthServer,
     HealthState,
@@ -224,6 +226,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.started_at = utcnow()
+        self._health_server: HealthServer | None = None
         self.matcher = MatchWorker(self)
         self.dispatcher = DispatchWorker(self)
         self.reloader = ConfigReloader(
@@ -288,6 +291,37 @@ class Service:
             self._notify(
                 scheduling.check_source_health(self.app.database, self.app.config, source_id)
             )
+
+    def recheck(self) -> None:
+        """Re-fetch matched items for edits and deletions (``recheck``); edits are matched again at once."""
+        if self.stop.is_set():
+            return
+        app = self.app
+        outcome = recheck_due(
+            database=app.database,
+            config_dir=app.config.directory,
+            timeout=app.config.settings.schedule.crawl_timeout,
+            on_item=self.matcher.submit,
+            on_removed=self._item_removed,
+            log_file=app.log_dir / "crawl.log",
+            stop_event=self.stop,
+        )
+        self.metrics.crawls.labels(f"recheck-{outcome.status}").inc()
+        if outcome.status not in ("ok", "killed"):
+            log.warning(
+                "re-check %s: %s", outcome.status, outcome.error, extra={"status": outcome.status}
+            )
+
+    def _item_removed(self, item_id: int, reason: str) -> None:
+        # INTEGRATION POINT: a removal alert (state media deleting an article) belongs to monitor.alerts;
+        # until it offers one, the removal is recorded by the crawler, logged and counted here.
+        self.metrics.items_removed.inc()
+        log.warning(
+            "item %d was removed at its source: %s",
+            item_id,
+            reason,
+            extra={"item": item_id, "reason": reason},
+        )
 
     def dispatch(self) -> None:
         """The periodic dispatcher job: match anything left pending, then send the outbox."""
@@ -355,6 +389,7 @@ class Service:
             housekeeping=self.housekeeping,
             heartbeat=self.heartbeat,
             reload=self.reload,
+            recheck=self.recheck,
         )
         crawl_specs = scheduling.crawl_specs(
             config, scheduling.last_crawl_starts(self.app.database), self.crawl
@@ -411,19 +446,21 @@ class Service:
     def start(self) -> None:
         settings = self.app.config.settings.service
         if settings.health_enabled:
-            server = HealthServer(
-                settings.health_host, settings.health_port, self.health, self.metrics
-            ).start()
+            try:
+                server = HealthServer(settings.health_host, settings.health_port, self.health, self.metrics)
+            except OSError as exc:
+                raise ServiceError(
+                    f"cannot serve the health endpoint on {settings.health_host}:{settings.health_port} "
+                    f"({exc.strerror}); change service.health_port, or set it to 0 for any free port"
+                ) from None
+            self._health_server = server.start()
             self.health_address = server.address
-            self._health_server: HealthServer | None = server
             log.info(
                 "health endpoint on %s/healthz, metrics on %s/metrics",
                 server.address,
                 server.address,
                 extra={"health": server.address},
             )
-        else:
-            self._health_server = None
         self.matcher.thread.start()
         self.dispatcher.thread.start()
         self._sync_jobs()
@@ -594,10 +631,8 @@ def run_once(service: Service) -> int:
             service.matcher.match(service.matcher.pending_ids())
             service.dispatcher.drain()
         with app.database.read() as session:
-            states = {row.id: row for row in session.scalars(select(Source))}
-        failed = [
-            s.id for s in sources if s.id not in states or states[s.id].consecutive_failures > 0
-        ]
+            failures = dict(session.execute(select(Source.id, Source.consecutive_failures)).all())
+        failed = [s.id for s in sources if failures.get(s.id, 1) > 0]
     finally:
         service.lock.release()
         app.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -266,3 +267,26 @@ def test_a_second_instance_refuses_or_stands_by_and_never_double_sends(
     wait_until(lambda: outbox_settled(database), what="an empty outbox")
     assert len(news_site.alerts_for(first.title)) == 1
     assert len(news_site.alerts_for(second.title)) == 1
+
+
+def test_run_once_crawls_sends_and_exits(
+    news_site: NewsSite, service_config: Callable[..., Path], start_service: StartService
+) -> None:
+    article = news_site.publish("Two prisoners executed in Qom")
+    once = start_service(service_config(), "--once")
+    assert once.wait(timeout=60) == 0
+    assert len(news_site.alerts_for(article.title)) == 1
+
+
+def test_a_busy_health_port_is_a_clear_error(
+    news_site: NewsSite, service_config: Callable[..., Path], start_service: StartService
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = service_config(service={"health_port": port})
+        service = start_service(config)
+        assert service.wait(timeout=60) == 2
+    assert f"cannot serve the health endpoint on 127.0.0.1:{port}" in service.output
+    assert "Traceback" not in service.output
