@@ -74,6 +74,16 @@ def cases_list(
             console.print("no case files yet (they are written by `tocsin analyze` and the service)")
 
 
+def where(details: dict[str, Any]) -> str:
+    """Places of a case event, and for a transfer where from and where to."""
+    parts = [str(p) for p in details.get("places", [])]
+    moved_from, moved_to = details.get("prison_from") or [], details.get("prison_to") or []
+    if moved_from or moved_to:
+        parts = [p for p in parts if p not in moved_to]
+        parts.append(f"{', '.join(moved_from) or '?'} -> {', '.join(moved_to) or '?'}")
+    return ", ".join(parts)
+
+
 @cases_app.command("show")
 def cases_show(person: str, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """A person's risk level and timeline, each event with the outlets that reported it."""
@@ -90,13 +100,11 @@ def cases_show(person: str, config: ConfigOption = None, as_json: JsonOption = F
                       f"{case.event_count} events", highlight=False)
         table = Table("date", "event", "where", "sources")
         for event in events:
-            places = ", ".join(str(p) for p in event.details.get("places", []))
             sources = "\n".join(
-                f"{escape(str(s.get('source_id')))} [{escape(str(s.get('lang') or '?'))}] "
-                f"{escape(short(str(s.get('title', '')), 60))}\n  {escape(str(s.get('url', '')))}"
-                for s in event.sources)
-            table.add_row(_day(event.occurred_at), escape(event.event_type.replace("_", " ")), escape(places),
-                          sources)
+                f"{s.get('source_id')} [{s.get('lang') or '?'}] {short(str(s.get('title', '')), 60)}\n"
+                f"  {s.get('url', '')}" for s in event.sources)
+            table.add_row(_day(event.occurred_at), escape(event.event_type.replace("_", " ")),
+                          escape(where(event.details)), escape(sources))
         console.print(table)
 
 
@@ -159,8 +167,9 @@ def trends(
         from monitor.trends.chart import plot_trend
 
         plot_trend(view, plot)
-        console.print(f"wrote {escape(str(plot))} ({len(view.rows)} {view.unit}s, "
-                      f"{sum(1 for r in view.rows if r.alert)} alerts marked)", highlight=False)
+        marked = sum(1 for r in view.rows if r.alert)
+        console.print(f"wrote {escape(str(plot))} ({len(view.rows)} {view.unit}s, {marked} "
+                      f"alert{'' if marked == 1 else 's'} marked)", highlight=False)
         return
     if as_json:
         print_json({"series": view.spec.id, "scope": view.scope_name, "bin": view.unit,

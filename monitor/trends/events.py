@@ -24,8 +24,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
 from datetime import datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any
 
 from storage.trends_repo import MatchRow

@@ -34,7 +34,8 @@ def test_a_directorys_own_file_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "where", "message"), [
     ("surge:\n  alpha: 2\n", ":2:10: surge.alpha:", "less than 0.5"),
     ("series:\n  - id: x\n    event: execution\n    typo: 1\n", ":4:5: series[0].typo:", "unknown key"),
-    ("series:\n  - {id: w, event: rhetoric, bin: week, baseline: 90d}\n", ":2:5: series[0]:", "baseline must be a whole number of weeks"),
+    ("series:\n  - {id: w, event: rhetoric, bin: week, baseline: 90d}\n", ":2:5: series[0]:",
+     "baseline must be a whole number of weeks"),
     ("analysis:\n  timezone: Mars/Olympus\n", ":2:13: analysis.timezone:", "unknown time zone"),
     ("rhetoric:\n  window: 10d\n", ":2:11: rhetoric.window:", "whole number of weeks"),
     ("ladder:\n  levels:\n    - {level: a, severity: high, any_of: [{all_of: [{events: [x], within: 1d}]}]}\n",

@@ -66,11 +66,12 @@ def reference_surges(stream: Stream, settings: EarlyWarningConfig, *, last_day: 
         for series in amounts.values():
             for day, value in series.items():
                 total[day] += value
-        w, b = spec.window_bins, spec.baseline_bins
+        w, b, shortest = spec.window_bins, spec.baseline_bins, spec.min_history_bins
 
-        def moments(series: dict[int, float], end: int) -> tuple[float, float, int] | None:
+        def moments(series: dict[int, float], end: int, w: int = w, b: int = b,
+                    shortest: int = shortest) -> tuple[float, float, int] | None:
             base = [series.get(d, 0.0) for d in range(max(first_day, end - w - b + 1), end - w + 1)]
-            if len(base) < spec.min_history_bins:
+            if len(base) < shortest:
                 return None
             mean = sum(base) / len(base)
             var = sum((v - mean) ** 2 for v in base) / (len(base) - 1)
