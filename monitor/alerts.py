@@ -153,6 +153,8 @@ def queue_deliveries(session: Session, alert: Alert, config: TocsinConfig, *, it
         channels = route(config.enabled_channels(), facts_for(alert, item))
     queued = []
     for name in channels:
+        if update and repo.has_unsent_delivery(session, alert_id=alert.id, channel=name):
+            continue  # the message still waiting is rendered when sent, so it will list this source too
         seen_before = update and repo.has_delivery(session, alert_id=alert.id, channel=name)
         if seen_before and not config.settings.channels[name].updates:
             continue

@@ -306,6 +306,11 @@ class _Run:
             self.report.deferred.append(delivery.id)
             return None
         assert channel is not None and url is not None
+        if delivery.kind in BUNDLE_KINDS and all(
+                member.alert.state == "dismissed" for member in repo.bundle_members(session, alert.id)):
+            delivery.status, delivery.last_error = "skipped", "every alert in it was dismissed"
+            self.report.skipped.append(delivery.id)
+            return None
         if channel.rate_limit is not None and delivery.kind not in BUNDLE_KINDS:
             limit = channel.rate_limit
             sent_at = repo.channel_sent_times(session, channel=delivery.channel, since=now - limit.per)

@@ -66,7 +66,7 @@ def _member_views(session: Session, bundle_id: int) -> list[AlertView]:
     members: list[Delivery] = repo.bundle_members(session, bundle_id)
     seen: dict[int, AlertView] = {}
     for delivery in members:
-        if delivery.alert_id not in seen:
+        if delivery.alert_id not in seen and delivery.alert.state != "dismissed":
             seen[delivery.alert_id] = alert_view(session, delivery.alert, is_update=delivery.kind == "update")
     return list(seen.values())
 

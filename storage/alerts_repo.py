@@ -193,6 +193,14 @@ def has_delivery(session: Session, *, alert_id: int, channel: str) -> bool:
     return found is not None
 
 
+def has_unsent_delivery(session: Session, *, alert_id: int, channel: str) -> bool:
+    """Whether a message about the alert is still waiting for the channel (it will show the latest state)."""
+    found = session.scalar(select(Delivery.id).where(
+        Delivery.alert_id == alert_id, Delivery.channel == channel,
+        Delivery.status.in_(["pending", "held", "overflow"])).limit(1))
+    return found is not None
+
+
 def channel_sent_times(session: Session, *, channel: str, since: datetime) -> list[datetime]:
     """When messages to the channel went out since ``since`` (one per alert, digest or summary)."""
     query = select(Delivery.delivered_at).where(
