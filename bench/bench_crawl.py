@@ -34,11 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 # --- the site ---------------------------------------------------------------------------------------
 
-EN_WORDS = ("the prisoner court sentence execution family lawyer judiciary report ward prison appeal "
-            "charge revolutionary supreme hearing transfer solitary confinement rights activists "
-            "authorities said according informed sources week month province").split()
-FA_WORDS = ("زندانی دادگاه حکم اعدام خانواده وکیل قوه قضاییه گزارش بند زندان درخواست اتهام انقلاب "
-            "دیوان عالی جلسه انتقال انفرادی حقوق فعالان مقامات گفت منابع مطلع هفته ماه استان").split()
+EN_TEXT = ("the prisoner court sentence execution family lawyer judiciary report ward prison appeal "
+           "charge revolutionary supreme hearing transfer solitary confinement rights activists "
+           "authorities said according informed sources week month province")
+FA_TEXT = ("زندانی دادگاه حکم اعدام خانواده وکیل قوه قضاییه گزارش بند زندان درخواست اتهام انقلاب "
+           "دیوان عالی جلسه انتقال انفرادی حقوق فعالان مقامات گفت منابع مطلع هفته ماه استان")
+EN_WORDS, FA_WORDS = EN_TEXT.split(" "), FA_TEXT.split(" ")
 
 
 def _sentence(rng: random.Random, words: list[str], n: int) -> str:

@@ -211,7 +211,7 @@ class SourceSpider(ExtractingSpider):
     def index_failed(self, failure: Failure) -> None:
         self.incomplete = True
         self.stat("index_errors")
-        if failure.check(HttpError):
+        if isinstance(failure.value, HttpError):
             self.stat(f"index_http_status/{failure.value.response.status}")
         self.logger.error("index page failed: %s", failure.getErrorMessage())
 

@@ -11,6 +11,7 @@ from storage.models import Source
 from tests.crawler.conftest import CrawlEnv, items
 from tests.crawler.pages import days_ago, rss
 from tests.support.site import Reply, SeenRequest, SiteServer, big_body, garbage, gzip_bomb
+from tests.support.socks import Socks5Proxy
 
 GOOD = "/news/articles/execution-warning.html"
 
@@ -146,3 +147,28 @@ def site_root_file(path: str) -> bytes:
     from tests.crawler.conftest import SITES
 
     return (SITES / path.lstrip("/")).read_bytes()
+
+
+def test_source_proxy_socks5(site: SiteServer, env: CrawlEnv) -> None:
+    feed_of(site, GOOD)
+    with Socks5Proxy() as proxy:
+        env.sources({"id": "via-tor", "kind": "feed", "url": site.url("/feed.xml"), "proxy": proxy.url})
+        outcome = env.crawl("via-tor")
+        connections = proxy.connections
+
+    assert outcome.ok, (outcome.error, env.log()[-2000:])
+    assert len(items(env, "via-tor")) == 1
+    port = int(site.base.rsplit(":", 1)[1])
+    assert ("127.0.0.1", port) in connections  # the feed and the article went through the proxy
+
+
+def test_source_proxy_http(site: SiteServer, env: CrawlEnv) -> None:
+    with SiteServer() as proxy:  # answers proxied requests ("GET http://host/path") from its own routes
+        proxy.route("/feed.xml", rss(site.base, [(GOOD, "g", days_ago(1))]), content_type="application/rss+xml")
+        proxy.route(GOOD, site_root_file(GOOD))
+        env.sources({"id": "via-proxy", "kind": "feed", "url": site.url("/feed.xml"), "proxy": proxy.base})
+        outcome = env.crawl("via-proxy")
+        proxied = [r.path for r in proxy.requests]
+
+    assert outcome.ok and len(items(env, "via-proxy")) == 1
+    assert site.seen("/feed.xml") == [] and site.url("/feed.xml") in proxied
