@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from monitor import notify
 from monitor.alerts import AlertError, acknowledge, dismiss, retry
@@ -56,8 +57,9 @@ def alerts_list(
         table = Table("id", "severity", "event", "subject", "sources", "state", "title")
         for a in alerts:
             state_text = a.state if a.state != "dismissed" else f"dismissed: {short(a.dismiss_reason, 30)}"
-            table.add_row(str(a.id), a.severity, a.event_type, short(a.subject, 30),
-                          str(repo.alert_source_count(session, a.id)), state_text, short(a.title, 60))
+            cells = (str(a.id), a.severity, a.event_type, short(a.subject, 30),
+                     str(repo.alert_source_count(session, a.id)), state_text, short(a.title, 60))
+            table.add_row(*(Text(cell) for cell in cells))  # scraped text is never rich markup
         console.print(table)
 
 

@@ -105,3 +105,10 @@ def test_notify_test_prints_exactly_why_a_channel_failed(cli_world: World, teleg
 def test_notify_test_rejects_an_unknown_channel(cli_world: World) -> None:
     result = tocsin(cli_world, "notify", "test", "--channel", "nope")
     assert result.exit_code == 2 and "no channel named 'nope'" in result.stderr
+
+
+def test_scraped_text_is_printed_literally_not_as_terminal_markup(cli_world: World) -> None:
+    decision = cli_world.report("hrana", persons=("Ali",), severity="info", title="[red]x[/red] [link=http://e]")
+    listed = tocsin(cli_world, "alerts", "list")
+    shown = tocsin(cli_world, "alerts", "show", str(decision.alert_id))
+    assert "[red]x[/red]" in listed.stdout and "[red]x[/red] [link=http://e]" in shown.stdout
