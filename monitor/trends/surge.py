@@ -8,15 +8,17 @@ local day (or week). On each closed bin *t* the detector compares
   ``min_history`` of baseline exists).
 
 From the baseline bins it takes the mean ``m = (S + 0.5) / n`` (S the baseline total, n its bins; the half
-count keeps a silent baseline from expecting exactly zero) and the sample variance ``v``. Under the baseline
-the window total has mean ``mu = W·m`` and variance ``W·max(v, m)``. Executions come in batches (nine hanged on
-one morning), so counts are over-dispersed and a Poisson tail would cry wolf; the detector fits a negative
-binomial to that mean and variance (method of moments) and computes ``p = P(X >= x)``. The bin alerts when
+count keeps a silent baseline from expecting exactly zero) and the sample variance ``v``. Executions come in
+batches (nine hanged one morning), so counts are over-dispersed and a Poisson tail would cry wolf. For a prison
+or province, whose baseline holds a handful of batches, ``v`` is floored at ``D·m`` where ``D`` is the
+variance-to-mean ratio of the series' total over the same bins (pooled over-dispersion). Under the baseline
+the window total has mean ``mu = W·m`` and variance ``W·max(v, m)``; the detector fits a negative binomial
+to them (method of moments) and computes ``p = P(X >= x)``. The bin alerts when
 
-    p <= alpha   and   x >= min_count   and   x >= min_ratio · mu
+    p <= alpha  and  x >= min_count  and  x >= min_ratio · mu  and  the window holds >= min_events events
 
-(the last two keep tiny baselines and huge, slightly-shifted ones from alerting on trivia). ``p <=
-critical_alpha`` makes it critical. A series and scope alerts at most once per ``cooldown``.
+(one mass execution is an incident for the event alerts, not a trend). ``p <= critical_alpha`` makes it
+critical. A series and scope alerts at most once per ``cooldown``.
 """
 
 from __future__ import annotations
