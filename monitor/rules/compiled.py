@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from config.rules import RuleSpec, WatchList
@@ -24,7 +25,7 @@ class CompiledList:
     spec: WatchList
     file: Path
     line: int
-    term_ids: tuple[int, ...]
+    term_ids: frozenset[int]
     keys: int  # automaton keys generated (aliases and variants)
 
     @property
@@ -58,10 +59,23 @@ class CompiledRule:
     negations: list[Clause] = field(default_factory=list)
     weights: list[Clause] = field(default_factory=list)
     trigger: frozenset[int] | None = None  # term ids; None = evaluate on every document
+    needs: tuple[frozenset[int], ...] = ()  # each set must occur somewhere for the rule to fire
 
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @cached_property
+    def scoped(self) -> bool:
+        """Whether the rule only looks at some sources or languages."""
+        scope = self.spec.sources
+        return bool(
+            scope.ids
+            or scope.tags
+            or scope.exclude_ids
+            or scope.exclude_tags
+            or self.spec.languages
+        )
 
     @property
     def event(self) -> str:
@@ -79,7 +93,7 @@ class CompiledRule:
 def required_terms(node: Node) -> frozenset[int] | None:
     """Term ids of which at least one must occur for ``node`` to be true (None: cannot tell)."""
     if isinstance(node, Term | ListRef):
-        return frozenset(node.term_ids)
+        return node.term_ids
     if isinstance(node, Regex | Not):
         return None
     if isinstance(node, Field):
@@ -97,6 +111,21 @@ def required_terms(node: Node) -> frozenset[int] | None:
         known = [needed for needed in candidates if needed is not None]
         return min(known, key=len) if known else None
     return None
+
+
+def needed_sets(node: Node) -> list[frozenset[int]]:
+    """Term-id sets that must each occur in the document for ``node`` to be true: a cheap test
+    that skips most rules before any window is evaluated."""
+    if isinstance(node, Term | ListRef):
+        return [node.term_ids]
+    if isinstance(node, And | Near):
+        return [needed for part in node.children() for needed in needed_sets(part)]
+    if isinstance(node, Field):
+        return needed_sets(node.part) if node.part else []
+    if isinstance(node, Or):
+        needed = required_terms(node)
+        return [needed] if needed is not None else []
+    return []
 
 
 def has_positive_part(node: Node) -> bool:

@@ -15,7 +15,7 @@ from monitor.rules.compiled import CompiledList, CompiledRule, Entity
 from monitor.rules.evaluate import evaluate, failed_clause, progress
 from monitor.rules.examples import ExampleResult, run_examples
 from monitor.rules.extract import Mention, extract, mentions_in
-from monitor.rules.loader import compile_files
+from monitor.rules.loader import Compiler, compile_files
 from monitor.rules.scanner import Scanner, Span
 from monitor.rules.view import DocumentView, Window
 
@@ -101,19 +101,13 @@ def guess_language(text: str) -> str:
 class RuleEngine:
     """Compiled rules and watchlists sharing one automaton."""
 
-    def __init__(
-        self,
-        rules: Sequence[CompiledRule],
-        watchlists: dict[str, CompiledList],
-        entities: dict[int, list[Entity]],
-        scanner: Scanner,
-        regexes: Sequence[Any],
-    ) -> None:
-        self.rules: Sequence[CompiledRule] = tuple(rules)
-        self.watchlists: dict[str, CompiledList] = watchlists
-        self.entities = entities
-        self.scanner = scanner
-        self.regexes = tuple(regexes)
+    def __init__(self, compiled: Compiler) -> None:
+        """An engine over ``compiled`` (use ``RuleEngine.load`` to read files)."""
+        self.rules: Sequence[CompiledRule] = tuple(compiled.rules)
+        self.watchlists: dict[str, CompiledList] = compiled.lists
+        self.entities: dict[int, list[Entity]] = compiled.entities
+        self.scanner = Scanner(compiled.table)
+        self.regexes: tuple[Any, ...] = tuple(compiled.regexes)
         self._by_id = {rule.id: rule for rule in self.rules}
         self._always = [rule for rule in self.rules if rule.trigger is None and rule.spec.enabled]
         self._triggered_by: dict[int, list[CompiledRule]] = {}
@@ -125,14 +119,7 @@ class RuleEngine:
     @classmethod
     def load(cls, rule_files: Sequence[Path], watchlist_files: Sequence[Path]) -> RuleEngine:
         """Compile the files into a new engine; any problem raises a located ConfigError."""
-        compiler = compile_files(rule_files, watchlist_files)
-        return cls(
-            compiler.rules,
-            compiler.lists,
-            compiler.entities,
-            Scanner(compiler.table),
-            compiler.regexes,
-        )
+        return cls(compile_files(rule_files, watchlist_files))
 
     def run_examples(self) -> list[ExampleResult]:
         """Run the ``examples`` of every rule (see ``tocsin rules test``)."""
@@ -165,7 +152,10 @@ class RuleEngine:
         language = doc.lang or guess_language(doc.text or doc.title)
         mentions: list[Mention] | None = None
         out: list[Match] = []
+        found = view.hits.keys()
         for rule in self.candidates(view):
+            if any(needed.isdisjoint(found) for needed in rule.needs):
+                continue  # a term the rule cannot do without is absent
             outcome = self._evaluate(rule, view, doc, language)
             if outcome.fired:
                 if mentions is None:
@@ -235,19 +225,10 @@ class RuleEngine:
         explain: bool = False,
     ) -> _Outcome:
         spec = rule.spec
-        scope = spec.sources
-        if scope.ids and doc.source not in scope.ids:
-            return _Outcome(False, f"source {doc.source!r} is not one of {scope.ids}")
-        if scope.tags and not doc.tags & set(scope.tags):
-            return _Outcome(False, f"the source has none of the tags {scope.tags}")
-        if doc.source is not None and doc.source in scope.exclude_ids:
-            return _Outcome(False, f"source {doc.source!r} is excluded")
-        if doc.tags & set(scope.exclude_tags):
-            return _Outcome(
-                False, f"source tags {sorted(doc.tags & set(scope.exclude_tags))} are excluded"
-            )
-        if spec.languages and language not in spec.languages:
-            return _Outcome(False, f"language {language!r} is not one of {spec.languages}")
+        if rule.scoped:
+            refused = _out_of_scope(rule, doc, language)
+            if refused:
+                return _Outcome(False, refused)
         if rule.context is not None and not evaluate(rule.context.node, view, view.whole)[0]:
             return _Outcome(False, "context not found in the document", rule.context.source)
 
@@ -292,13 +273,12 @@ class RuleEngine:
             return [view.whole]
         if rule.trigger is None:
             return view.segments(scope)
-        starts = sorted(span[0] for term_id in rule.trigger for span in view.hits.get(term_id, ()))
         chosen: list[Window] = []
-        for start in starts:
-            window = view.segment_of(scope, start)
-            if not chosen or chosen[-1] != window:
-                chosen.append(window)
-        return sorted(set(chosen))
+        for start, _ in view.term_spans(rule.trigger, view.whole):  # in text order
+            if chosen and chosen[-1][0] <= start < chosen[-1][1]:
+                continue
+            chosen.append(view.segment_of(scope, start))
+        return chosen
 
     def _hold(
         self, rule: CompiledRule, view: DocumentView, windows: Sequence[Window], explain: bool
@@ -369,6 +349,22 @@ class RuleEngine:
                 if first is None:
                     first = (f"negation cue in the sentence {_quote(view, sentence)}", cue.source)
         return first
+
+
+def _out_of_scope(rule: CompiledRule, doc: Document, language: str) -> str | None:
+    """Why ``doc`` is outside the rule's sources or languages (None when it is inside)."""
+    scope = rule.spec.sources
+    if scope.ids and doc.source not in scope.ids:
+        return f"source {doc.source!r} is not one of {scope.ids}"
+    if scope.tags and not doc.tags.intersection(scope.tags):
+        return f"the source has none of the tags {scope.tags}"
+    if doc.source is not None and doc.source in scope.exclude_ids:
+        return f"source {doc.source!r} is excluded"
+    if doc.tags.intersection(scope.exclude_tags):
+        return f"source tags {sorted(doc.tags.intersection(scope.exclude_tags))} are excluded"
+    if rule.spec.languages and language not in rule.spec.languages:
+        return f"language {language!r} is not one of {rule.spec.languages}"
+    return None
 
 
 def _quote(view: DocumentView, window: Window, width: int = 90) -> str:

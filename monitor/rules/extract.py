@@ -140,11 +140,14 @@ _COUNT_NOUNS = frozenset(
 )
 _NUMBER = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)$")
 _TOKEN_STRIP = "\"'()[]{}«».,;:!?،؛؟"
+# Thousands separators inside numbers survive; other punctuation becomes a space.
+_PUNCTUATION_TO_SPACE = str.maketrans({char: " " for char in _TOKEN_STRIP if char != ","})
+_NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
+_LOOSE_COMMA = re.compile(r",(?!\d)")
 _FROM_CUES = frozenset({"from", "of", "از"})  # "out of" ends in "of"
 _TO_CUES = frozenset({"to", "into", "به"})
-_AT_CUES = frozenset(
-    {"at", "in", "inside", "در"}
-)  # where the prisoner is: the origin if none is named
+# Where the prisoner is: the origin when no "from" names one.
+_AT_CUES = frozenset({"at", "in", "inside", "در"})
 _FILLERS = frozenset({"the", "a", "an", "notorious", "central", "زندان", "مرکزی"})
 _BRANCH = re.compile(r"(?:branch|شعبه) (?:no\.? )?(\d+|[^\W\d]+)")
 
@@ -190,12 +193,19 @@ def extract(
     event: str,
 ) -> dict[str, Any]:
     """The slots of one match; every key of ``ENTITY_KEYS`` is present."""
-    rings = _rings(view, windows, evidence)
+    by_kind: dict[str, list[Mention]] = {}
+    for mention in mentions:
+        by_kind.setdefault(mention.entity.kind, []).append(mention)
+    rings = _rings(view, windows, evidence) if mentions else [list(windows)]
+    sentences = _evidence_sentences(view, windows, evidence)
 
     def nearest(kind: str) -> list[Mention]:
         """Mentions of ``kind`` in the nearest ring that has any."""
+        candidates = by_kind.get(kind)
+        if not candidates:
+            return []
         for ring in rings:
-            found = [m for m in mentions if m.entity.kind == kind and _within(m.span, ring)]
+            found = [m for m in candidates if _within(m.span, ring)]
             if found:
                 return found
         return []
@@ -208,10 +218,8 @@ def extract(
     covering = [m.span for m in prisons + courts]
     places = [
         m
-        for m in mentions
-        if m.entity.kind == "place"
-        and _within(m.span, rings[0])
-        and not any(_inside(m.span, s) for s in covering)
+        for m in by_kind.get("place", ())
+        if _within(m.span, rings[0]) and not any(_inside(m.span, s) for s in covering)
     ]
     prison_from, prison_to = _directions(view, prisons) if event == "transfer" else (None, None)
     return {
@@ -219,10 +227,10 @@ def extract(
         "prisons": list(dict.fromkeys(m.entity.name for m in prisons)),
         "prison_from": prison_from,
         "prison_to": prison_to,
-        "courts": _court_names(view, courts, [m for m in mentions if m.entity.kind == "place"]),
-        "branch": _branch(view, windows, courts),
+        "courts": _court_names(view, courts, by_kind.get("place", [])),
+        "branch": _branch(view, sentences, courts),
         "charges": names("charge"),
-        "count": _count(view, windows, evidence),
+        "count": _count(view, sentences, evidence),
         "places": list(dict.fromkeys(m.entity.name for m in places)),
     }
 
@@ -233,8 +241,8 @@ def _rings(
     """Where to look, nearest first: the windows where the rule held, the paragraphs of the
     evidence, and those paragraphs' neighbours."""
     paragraphs = view.paragraphs
-    chosen = sorted({view.segment_of("paragraph", span[0]) for span in evidence})
-    indexes = {paragraphs.index(p) for p in chosen if p in paragraphs}
+    indexes = {view.segment_index("paragraph", span[0]) for span in evidence}
+    chosen = [paragraphs[index] for index in sorted(indexes)]
     neighbours = sorted(
         {
             paragraphs[i]
@@ -294,9 +302,29 @@ def _court_names(
     return list(dict.fromkeys(out))
 
 
-def _branch(view: DocumentView, windows: Sequence[Window], courts: Sequence[Mention]) -> int | None:
+def _evidence_sentences(
+    view: DocumentView, windows: Sequence[Window], evidence: Sequence[Span]
+) -> list[Window]:
+    """The sentences holding evidence, window by window (sentence windows are themselves)."""
+    out: list[Window] = []
+    for window in sorted(windows):
+        inside = sorted(
+            {
+                view.segment_of("sentence", span[0])
+                for span in evidence
+                if window[0] <= span[0] < window[1]
+            }
+        )
+        out.extend(inside or [window])
+    return out
+
+
+def _branch(
+    view: DocumentView, sentences: Sequence[Window], courts: Sequence[Mention]
+) -> int | None:
+    """The branch number written nearest the court (or the first one) in the evidence sentences."""
     candidates: list[tuple[int, int]] = []
-    for low, high in windows:
+    for low, high in sentences:
         for found in _BRANCH.finditer(view.text, low, high):
             word = found.group(1)
             value = int(word) if word.isdigit() else _NUMBER_WORDS.get(word, _ORDINALS.get(word))
@@ -308,30 +336,43 @@ def _branch(view: DocumentView, windows: Sequence[Window], courts: Sequence[Ment
     return min(candidates, key=lambda item: abs(item[0] - anchor))[1]
 
 
-def _count(view: DocumentView, windows: Sequence[Window], evidence: Sequence[Span]) -> int | None:
+def _count(view: DocumentView, sentences: Sequence[Window], evidence: Sequence[Span]) -> int | None:
     """The number of people (or executions) nearest the evidence: a number followed within two words
     by a counted noun. Years (1300-1500, 1900-2100 without a thousands separator) do not count."""
     anchor = min((span[0] for span in evidence), default=0)
-    best: tuple[int, int] | None = None
-    for low, high in sorted(windows):
-        position = low
-        tokens: list[tuple[int, str]] = []
-        for raw in view.text[low:high].split(" "):
-            tokens.append((position, raw.strip(_TOKEN_STRIP)))
-            position += len(raw) + 1
-        for index, (start, token) in enumerate(tokens):
-            value = _number(token)
-            if value is None:
-                continue
-            following = [word for _, word in tokens[index + 1 : index + 4]]
-            if not any(word in _COUNT_NOUNS for word in following[:3]):
-                continue
-            distance = abs(start - anchor)
-            if best is None or distance < best[0]:
-                best = (distance, value)
-        if best is not None:
-            return best[1]
+    for sentence in sentences:
+        candidates = _sentence_counts(view, sentence)
+        if candidates:
+            return min(candidates, key=lambda item: abs(item[0] - anchor))[1]
     return None
+
+
+def _sentence_counts(view: DocumentView, sentence: Window) -> list[tuple[int, int]]:
+    """(position, value) of each number followed by a counted noun in ``sentence``, memoised."""
+    key = ("counts", sentence)
+    cached: list[tuple[int, int]] | None = view.memo.get(key)
+    if cached is None:
+        cached = []
+        # Punctuation becomes spaces (same length), so tokens are clean and positions still hold.
+        text = view.text[sentence[0] : sentence[1]].translate(_PUNCTUATION_TO_SPACE)
+        tokens = _LOOSE_COMMA.sub(" ", text).split(" ")
+        if not _COUNT_NOUNS.isdisjoint(tokens) and (
+            not _NUMBER_WORD_SET.isdisjoint(tokens) or any(t[:1].isdigit() for t in tokens)
+        ):
+            position = sentence[0]
+            starts = []
+            for token in tokens:
+                starts.append(position)
+                position += len(token) + 1
+            words = [(start, token) for start, token in zip(starts, tokens, strict=True) if token]
+            for index, (start, token) in enumerate(words):
+                value = _number(token)
+                if value is not None and any(
+                    word in _COUNT_NOUNS for _, word in words[index + 1 : index + 4]
+                ):
+                    cached.append((start, value))
+        view.memo[key] = cached
+    return cached
 
 
 def _number(token: str) -> int | None:

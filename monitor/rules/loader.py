@@ -24,6 +24,7 @@ from monitor.rules.compiled import (
     CompiledRule,
     Entity,
     has_positive_part,
+    needed_sets,
     required_terms,
     union_triggers,
 )
@@ -63,6 +64,11 @@ class Compiler:
     regexes: list[Any] = field(default_factory=list)
     rules: list[CompiledRule] = field(default_factory=list)
     _rule_places: dict[str, str] = field(default_factory=dict)
+    _sets: dict[frozenset[int], frozenset[int]] = field(default_factory=dict)
+
+    def intern(self, ids: frozenset[int]) -> frozenset[int]:
+        """One object per distinct set, so per-document caches keyed by set identity are shared."""
+        return self._sets.setdefault(ids, ids)
 
     # ----------------------------------------------------------------------------------- watchlists
     def add_watchlist_file(self, path: Path) -> None:
@@ -109,9 +115,7 @@ class Compiler:
                         if entity not in bucket:
                             bucket.append(entity)
                     keys += len(found)
-            self.lists[spec.id] = CompiledList(
-                spec, path, line, tuple(dict.fromkeys(term_ids)), keys
-            )
+            self.lists[spec.id] = CompiledList(spec, path, line, frozenset(term_ids), keys)
 
     # -------------------------------------------------------------------------------------- rules
     def add_rule_file(self, path: Path) -> None:
@@ -161,7 +165,13 @@ class Compiler:
                     )
                     clause.weight = weight
                     rule.weights.append(clause)
-            rule.trigger = self._trigger(rule)
+            trigger = self._trigger(rule)
+            rule.trigger = self.intern(trigger) if trigger is not None else None
+            needs = [
+                *(needed_sets(rule.query.node) if rule.query else ()),
+                *(needed_sets(rule.context.node) if rule.context else ()),
+            ]
+            rule.needs = tuple(self.intern(needed) for needed in dict.fromkeys(needs))
             self.rules.append(rule)
 
     def _trigger(self, rule: CompiledRule) -> frozenset[int] | None:
@@ -198,7 +208,9 @@ class Compiler:
                 keys = literal_keys(node.raw)
                 if not keys:
                     raise _QueryError(f"'{node.raw}' is empty after normalisation", node.start)
-                node.term_ids = tuple(self.table.add(key, node.prefix) for key in keys)
+                node.term_ids = self.intern(
+                    frozenset(self.table.add(key, node.prefix, strict=node.strict) for key in keys)
+                )
             elif isinstance(node, ListRef):
                 found = self.lists.get(node.name)
                 if found is None:

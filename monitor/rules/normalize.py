@@ -83,12 +83,21 @@ def _code_points() -> list[int]:
     return [*range(0x10000), *range(0x1D400, 0x1D800)]
 
 
+@dataclass(frozen=True)
+class _Tables:
+    ascii_singles: re.Pattern[str]  # special characters a pure-ASCII text can contain
+    bmp_singles: re.Pattern[str]  # ... a BMP text can contain
+    all_singles: re.Pattern[str]  # ... any text can contain (astral classes make ``re`` 6x slower)
+    replacements: dict[str, str]  # special character -> its normalised form
+    run_chars: frozenset[str]  # separators and bidi marks, which collapse together
+
+
 @lru_cache(maxsize=1)
-def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
+def _tables() -> _Tables:
     """Build the special-character regexes and the replacement table once (about 0.1 s).
 
-    Two regexes: one for BMP-only text, one that also knows astral characters; a character class
-    with astral members makes Python's ``re`` six times slower, and almost no text needs it.
+    The regexes never include the plain space: trying a match at every space costs more than the
+    rest of normalisation. Double spaces are found with ``str.find`` instead.
     """
     space_like = {" ", "\t", "\u200b"} | set(_VERTICAL) | {ZWNJ}
     replacements: dict[str, str] = {"\t": " ", "`": "'"}
@@ -104,15 +113,13 @@ def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
             replacements[char] = folded
     for char in _VERTICAL:
         replacements.pop(char, None)
-    runs = "".join(sorted(space_like | set(_BIDI)))
-    singles = sorted((space_like - {" "}) | set(replacements))
-    # The ezafe after a final heh, then runs of separators.
-    head = f"\u0647[\u200c ][\u06cc\u064a](?!\\w)|[{_class(runs)}]{{2,}}"
-    bmp = "".join(ch for ch in singles if ord(ch) <= 0xFFFF)
-    return (
-        re.compile(f"{head}|[{_class(bmp)}]"),
-        re.compile(f"{head}|[{_class(''.join(singles))}]"),
-        replacements,
+    singles = sorted((space_like - {" "}) | set(replacements) | set(_BIDI))
+    return _Tables(
+        ascii_singles=re.compile(f"[{_class(''.join(ch for ch in singles if ch.isascii()))}]"),
+        bmp_singles=re.compile(f"[{_class(''.join(ch for ch in singles if ord(ch) <= 0xFFFF))}]"),
+        all_singles=re.compile(f"[{_class(''.join(singles))}]"),
+        replacements=replacements,
+        run_chars=frozenset(space_like | set(_BIDI)),
     )
 
 
@@ -191,29 +198,86 @@ _BIG = 1 << 62
 _VERTICAL_SET = frozenset(_VERTICAL)
 
 
+def _events(text: str, tables: _Tables) -> list[int]:
+    """Positions where normalisation may change something, in order."""
+    if text.isascii() and _plain_ascii(text):
+        events = []  # only tabs, line breaks, hyphens and backticks to change: find them in C
+        for char in _ASCII_SPECIALS:
+            index = text.find(char)
+            while index >= 0:
+                events.append(index)
+                index = text.find(char, index + 1)
+    else:
+        if text.isascii():
+            singles = tables.ascii_singles
+        elif _ASTRAL.search(text):
+            singles = tables.all_singles
+        else:
+            singles = tables.bmp_singles
+        events = [found.start() for found in singles.finditer(text)]
+    for needle in ("  ", " \u06cc", " \u064a"):  # double spaces; an ezafe written after a space
+        index = text.find(needle)
+        while index >= 0:
+            events.append(index)
+            index = text.find(needle, index + 2)
+    events.sort()
+    return events
+
+
+_ASCII_SPECIALS = "\t\n\r-`"
+
+
+def _plain_ascii(text: str) -> bool:
+    """Whether ASCII ``text`` has no control characters besides tabs and line breaks (a regex
+    class scan costs ten times more than these C string methods)."""
+    return text.replace("\n", " ").replace("\t", " ").replace("\r", " ").isprintable()
+
+
+def _is_ezafe(text: str, start: int, end: int) -> bool:
+    """Whether the separator ``text[start:end]`` sits in ـه‌ی / ـه ی at the end of a word."""
+    return (
+        end - start == 1
+        and start > 0
+        and text[start - 1] == "\u0647"
+        and end < len(text)
+        and text[end] in "\u06cc\u064a"
+        and (end + 1 == len(text) or not text[end + 1].isalnum())
+    )
+
+
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching; see the module docstring for what changes."""
-    bmp_pattern, full_pattern, replacements = _tables()
-    pattern = full_pattern if _ASTRAL.search(text) else bmp_pattern
+    tables = _tables()
+    run_chars, replacements = tables.run_chars, tables.replacements
     pieces: list[str] = []
     anchors: list[tuple[int, int, bool]] = []
     breaks: list[int] = []
-    position = 0  # raw
+    position = 0  # raw index up to which the text is handled
     shift = 0  # normalised index minus raw index
-    for found in pattern.finditer(text):
-        start, end = found.span()
-        chunk = found.group()
-        if end - start == 1:
-            replacement = replacements.get(chunk, " ")
-            if chunk in _VERTICAL:
-                breaks.append(start + shift)
-        elif chunk[0] == "\u0647" and len(chunk) == 3 and chunk[-1] in "\u06cc\u064a":
-            replacement = "\u0647"
-        else:  # a run of separators and bidi marks
-            has_space = bool(chunk.strip(_BIDI))
-            replacement = " " if has_space else ""
-            if has_space and not _VERTICAL_SET.isdisjoint(chunk):
-                breaks.append(start + shift)
+    size = len(text)
+    for event in _events(text, tables):
+        if event < position:
+            continue  # inside a run already handled
+        char = text[event]
+        if char in run_chars:
+            start, end = event, event + 1
+            while start > position and text[start - 1] in run_chars:
+                start -= 1
+            while end < size and text[end] in run_chars:
+                end += 1
+            if _is_ezafe(text, start, end) and text[start] in (ZWNJ, " "):
+                end += 1
+                replacement = ""
+            elif text[start:end] == " ":
+                continue  # an ordinary space (found while looking for an ezafe)
+            else:
+                has_space = any(ch not in _BIDI for ch in text[start:end])
+                replacement = " " if has_space else ""
+                if has_space and not _VERTICAL_SET.isdisjoint(text[start:end]):
+                    breaks.append(start + shift)
+        else:
+            start, end = event, event + 1
+            replacement = replacements.get(char, char)
         if start > position:
             pieces.append(text[position:start])
         pieces.append(replacement)

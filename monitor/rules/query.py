@@ -159,13 +159,14 @@ class Term(Node):
 
     raw: str = ""
     prefix: bool = False
-    term_ids: tuple[int, ...] = ()
+    strict: bool = False  # =word: the whole word only, no Persian affixes
+    term_ids: frozenset[int] = frozenset()
 
 
 @dataclass(eq=False)
 class ListRef(Node):
     name: str = ""
-    term_ids: tuple[int, ...] = ()
+    term_ids: frozenset[int] = frozenset()
 
 
 @dataclass(eq=False)
@@ -350,6 +351,11 @@ class _Parser:
 
 def _term(token: Token) -> Term:
     raw = token.value
+    strict = token.kind == "TERM" and raw.startswith("=")
+    if strict:
+        raw = raw[1:]
+        if not raw or raw.endswith("*"):
+            raise QuerySyntaxError("'=' takes one whole word (=زن), without '*'", token.start)
     prefix = raw.endswith("*")
     if prefix:
         raw = raw.rstrip("*")
@@ -361,7 +367,7 @@ def _term(token: Token) -> Term:
         raise QuerySyntaxError(
             "a lone '*' matches everything; give at least one letter before it", token.start
         )
-    return Term(token.start, token.end, raw=raw, prefix=prefix)
+    return Term(token.start, token.end, raw=raw, prefix=prefix, strict=strict)
 
 
 def _has_top_level_not(node: Node) -> bool:

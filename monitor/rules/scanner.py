@@ -18,15 +18,18 @@ Span = tuple[int, int]
 _WORD_REST = re.compile(r"\w*")
 
 
+WORD, PREFIX, STRICT = 0, 1, 2  # term modes: affixes allowed; "*" at the end; whole word only
+
+
 @dataclass
 class TermTable:
-    """Interns ``(key, prefix)`` pairs as small integers (term ids)."""
+    """Interns ``(key, mode)`` pairs as small integers (term ids)."""
 
-    ids: dict[tuple[str, bool], int] = field(default_factory=dict)
-    keys: list[tuple[str, bool]] = field(default_factory=list)
+    ids: dict[tuple[str, int], int] = field(default_factory=dict)
+    keys: list[tuple[str, int]] = field(default_factory=list)
 
-    def add(self, key: str, prefix: bool = False) -> int:
-        pair = (key, prefix)
+    def add(self, key: str, prefix: bool = False, *, strict: bool = False) -> int:
+        pair = (key, STRICT if strict else PREFIX if prefix else WORD)
         term_id = self.ids.get(pair)
         if term_id is None:
             term_id = len(self.keys)
@@ -42,15 +45,14 @@ class Scanner:
     """Finds whole-word occurrences of every term in a normalised text in one pass."""
 
     def __init__(self, table: TermTable) -> None:
-        grouped: dict[str, tuple[list[int], list[int]]] = {}
-        for term_id, (key, prefix) in enumerate(table.keys):
-            exact, prefixed = grouped.setdefault(key, ([], []))
-            (prefixed if prefix else exact).append(term_id)
+        grouped: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        for term_id, (key, mode) in enumerate(table.keys):
+            grouped.setdefault(key, ([], [], []))[mode].append(term_id)
         self.size = len(grouped)
         self._automaton: ahocorasick.Automaton | None = None
         if grouped:
             automaton = ahocorasick.Automaton()
-            for key, (exact, prefixed) in grouped.items():
+            for key, (exact, prefixed, strict) in grouped.items():
                 automaton.add_word(
                     key,
                     (
@@ -61,6 +63,8 @@ class Scanner:
                         is_persian_letter(key[-1]),  # may take a suffix
                         tuple(exact),
                         tuple(prefixed),
+                        tuple(exact + prefixed),
+                        tuple(strict),
                     ),
                 )
             automaton.make_automaton()
@@ -72,27 +76,18 @@ class Scanner:
         if self._automaton is None:
             return hits
         size = len(text)
-        for last, (
-            length,
-            left,
-            right,
-            after_prefix,
-            takes_suffix,
-            exact,
-            prefixed,
-        ) in self._automaton.iter(text):
+        for last, entry in self._automaton.iter(text):
+            length, left, right, after_prefix, takes_suffix, exact, prefixed, plain, strict = entry
             start = last - length + 1
-            if (
-                left
-                and start
-                and text[start - 1].isalnum()
-                and not (after_prefix and _verb_prefix_before(text, start))
-            ):
+            joined_left = left and start and text[start - 1].isalnum()
+            if joined_left and not (after_prefix and _verb_prefix_before(text, start)):
                 continue
             stop = last + 1
             if not right or stop == size or not text[stop].isalnum():
-                for term_id in exact + prefixed:
+                for term_id in plain if joined_left else plain + strict:
                     _add(hits, term_id, (start, stop))
+                continue
+            if not (prefixed or (exact and takes_suffix)):
                 continue
             word_end = _WORD_REST.match(text, stop).end()  # type: ignore[union-attr]
             for term_id in prefixed:

@@ -10,7 +10,8 @@ Word boundaries (no ``\\b``: it is ASCII-only in RE2 and treats ZWNJ as a bounda
   اعدامها matches اعدام;
 - English and other Latin-script terms take no implicit suffixes: write ``execut*`` or list the
   forms;
-- a trailing ``*`` accepts any continuation of the last word in either script.
+- a trailing ``*`` accepts any continuation of the last word in either script;
+- a leading ``=`` asks for the whole word only, without affixes (``=زن`` finds زن, not زنان).
 
 Variants (added to the automaton, so they cost nothing at match time): a Persian word written with a
 ZWNJ or a space after می/نمی or before ها/های is also looked for joined, and a joined one
