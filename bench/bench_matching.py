@@ -1,14 +1,14 @@
 """Benchmark the rules engine against a naive loop, for 10 to 10,000 watch terms and 200 rules.
 
-Generates a mixed English/Persian corpus (~5 KB per document) and, for each size, watchlists of that
-many terms (names in both scripts) plus 200 rules that refer to them. Every document carries the same
-number of watched-name mentions whatever the size, as real news does. Prints, per size:
+Generates a mixed English/Persian corpus (~5 KB per document) and, for each size, watchlists of
+that many terms (names in both scripts) plus 200 rules that refer to them. Every document carries
+the same number of watched-name mentions whatever the size, as real news does. Prints, per size:
 
 - the engine: MB/s over title + text (UTF-8 bytes) and per-item latency (mean, p95), everything
   included (normalisation, one Aho-Corasick pass, boundary checks, rule evaluation, slots);
-- the naive loop: one ``re.search(term)`` per term on the lower-cased text (substring, no boundary
-  check: the fast variant, as in shared/PERFORMANCE.md), nothing else, on the same documents (fewer of
-  them for the large sizes, within a time budget; MB/s does not depend on the count).
+- the naive loop: one ``re.search(term)`` per term on the lower-cased text (substring, no
+  boundary check: the fast variant, as in shared/PERFORMANCE.md), nothing else, on the same
+  documents (fewer for the large sizes, within a time budget; MB/s does not depend on the count).
 
 Targets (issue 3): >= 50x the naive loop at 10,000 terms; 10,000 terms cost <= 2x 10 terms.
 
@@ -34,34 +34,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.rules import Document, RuleEngine  # noqa: E402
 
 SIZES = (10, 100, 1_000, 10_000)
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 RULES = 200
 LISTS = 20
 MENTIONS_PER_DOC = 3
 NAIVE_BUDGET_SECONDS = 3.0
 
-EN_WORDS = (
-    "the court prisoner judicial review rejected sentence family lawyer appeal supreme rights group "
+EN_WORDS = _words(
+    "the court prisoner judicial review rejected sentence "
+    "family lawyer appeal supreme rights group "
     "solitary confinement report said according officials on tuesday was of and to in a for that "
     "with his her their political activists authorities statement international call prison ward "
-    "province city news agency minister spokesman economy market trade oil exports weather football "
-    "club season league teacher students university protest union workers wages inflation rial bank "
+    "province city news agency minister spokesman economy "
+    "market trade oil exports weather football "
+    "club season league teacher students university protest "
+    "union workers wages inflation rial bank "
     "health hospital water drought election parliament budget government president visit talks"
-).split()
-FA_WORDS = (
+)
+FA_WORDS = _words(
     "دادگاه زندانی حکم دیوان عالی کشور درخواست خانواده وکیل گزارش گروه‌های حقوق بشری سلول "
     "می‌گویند قوه قضاییه پرونده روز سه‌شنبه این آن که را به از در با سیاسی اعتراض فعالان مقام‌ها "
     "بیانیه بین‌المللی استان شهر خبرگزاری وزیر سخنگو اقتصاد بازار تجارت نفت صادرات هوا فوتبال "
-    "باشگاه فصل لیگ معلم دانشجویان دانشگاه کارگران دستمزد تورم ریال بانک سلامت بیمارستان آب خشکسالی "
+    "باشگاه فصل لیگ معلم دانشجویان دانشگاه کارگران دستمزد "
+    "تورم ریال بانک سلامت بیمارستان آب خشکسالی "
     "انتخابات مجلس بودجه دولت رئیس‌جمهور سفر مذاکرات"
-).split()
-EN_TOPICAL = (
+)
+EN_TOPICAL = _words(
     "moharebeh gallows rapporteur amnesty hunger strike retrial clemency verdict indictment lashes "
     "hostage espionage baghi moratorium crackdown detainee confession torture"
-).split()
-FA_TOPICAL = (
+)
+FA_TOPICAL = _words(
     "محاربه چوبه‌دار گزارشگر عفو اعتصاب انفرادی اعاده کیفرخواست شلاق گروگان جاسوسی بغی "
     "سرکوب بازداشتی اعتراف شکنجه قصاص بازجویی"
-).split()
+)
 EN_SIGNALS = (
     "were executed",
     "was hanged",
@@ -70,31 +80,31 @@ EN_SIGNALS = (
     "death sentence",
 )
 FA_SIGNALS = ("اعدام شدند", "به اعدام محکوم شد", "منتقل شد", "حکم اعدام", "تبعید شد")
-EN_GIVEN = (
+EN_GIVEN = _words(
     "Ali Reza Hamid Majid Farhad Kamran Dariush Babak Kaveh Omid Arash Behnam Navid Pouya Sina "
     "Saman Shahram Siamak Soheil Vahid Yasser Zahra Maryam Leila Nasrin Parisa Roya Shirin Taraneh "
     "Mina Neda Golnar Azadeh Bahareh Elham Fariba Haleh Jila Katayoun Ladan"
-).split()
-EN_FAMILY = (
+)
+EN_FAMILY = _words(
     "Ahmadi Bagheri Cheraghi Dehghan Esmaeili Farahani Ghasemi Hashemi Izadi Jafari Karimi "
     "Latifi Moradi Nazari Omidvar Pakravan Qorbani Rahimi Sadeghi Tabrizi Vaziri Yazdani Zarei "
     "Abbasi Bahrami Daneshvar Ebrahimi Fathi Golzari Heidari Kazemi Mansouri Navabi Rostami "
     "Shirazi Talebi Yousefi Zamani Ansari Bakhtiari"
-).split()
-FA_GIVEN = (
+)
+FA_GIVEN = _words(
     "علی رضا حمید مجید فرهاد کامران داریوش بابک کاوه امید آرش بهنام نوید پویا سینا سامان شهرام "
     "سیامک سهیل وحید یاسر زهرا مریم لیلا نسرین پریسا رویا شیرین ترانه مینا ندا گلنار آزاده "
     "بهاره الهام فریبا هاله ژیلا کتایون لادن"
-).split()
-FA_FAMILY = (
+)
+FA_FAMILY = _words(
     "احمدی باقری چراغی دهقان اسماعیلی فراهانی قاسمی هاشمی ایزدی جعفری کریمی لطیفی مرادی نظری "
     "امیدوار پاکروان قربانی رحیمی صادقی تبریزی وزیری یزدانی زارعی عباسی بهرامی دانشور ابراهیمی "
     "فتحی گلزاری حیدری کاظمی منصوری نوابی رستمی شیرازی طالبی یوسفی زمانی انصاری بختیاری"
-).split()
+)
 
 
-EN_SYLLABLES = "ba da fa ga ha ka la ma na pa ra sa ta va za sha kha ro ri ze mi".split()
-FA_SYLLABLES = "با دا فا گا ها کا لا ما نا پا را سا تا وا زا شا خا رو ری زه می".split()
+EN_SYLLABLES = _words("ba da fa ga ha ka la ma na pa ra sa ta va za sha kha ro ri ze mi")
+FA_SYLLABLES = _words("با دا فا گا ها کا لا ما نا پا را سا تا وا زا شا خا رو ری زه می")
 
 
 def watch_terms(count: int, rng: random.Random) -> list[str]:
@@ -279,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ratio = costs[SIZES[-1]] / costs[SIZES[0]]
     print()
     print(
-        f"speed-up over the naive loop at {SIZES[-1]:,} terms: {speedups[SIZES[-1]]:.0f}x (target >= 50x)"
+        f"speed-up over the naive loop at {SIZES[-1]:,} terms: {speedups[SIZES[-1]]:.0f}x "
+        "(target >= 50x)"
     )
     print(f"cost of {SIZES[-1]:,} terms / {SIZES[0]} terms: {ratio:.2f}x (target <= 2x)")
 

@@ -6,7 +6,6 @@ are indices into this combined string until ``raw_span`` maps them back to the t
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
