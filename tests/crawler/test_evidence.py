@@ -73,9 +73,7 @@ def test_warc_holds_every_version_and_the_removal(site: SiteServer, env: CrawlEn
     check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(out)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 
-
-def test_cli_exports_by_item_and_by_alert(site: SiteServer, env: CrawlEnv, tmp_path: Path) -> None:
-    item_id = crawl_edit_and_delete(site, env)
+    # The same through the command line, by item and by the alert the item fed.
     with env.database.write() as session:
         alert = Alert(dedup_key="k", event_type="execution", severity="critical", title="t")
         session.add(alert)
