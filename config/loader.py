@@ -6,6 +6,7 @@ A configuration directory holds::
     sources.yaml         what to crawl (or sources/*.yaml)
     rules/*.yaml         watch criteria
     watchlists/*.yaml    people, prisons, courts, charges
+    early_warning.yaml   surge detection and the escalation ladder (optional; packaged defaults otherwise)
 
 ``tocsin init DIR`` writes an editable copy of the packaged defaults. Every command takes ``--config DIR``
 (or ``TOCSIN_CONFIG``); without either, the packaged defaults are used read-only.
@@ -17,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from config.early_warning import EarlyWarningConfig, load_early_warning
 from config.errors import ConfigError
 from config.schema import ChannelConfig, Settings
 from config.secrets import expand, missing_placeholders, secret_environment
@@ -41,6 +43,7 @@ class TocsinConfig:
     data_dir: Path
     database_url: str
     channel_urls: dict[str, str] = field(default_factory=dict, repr=False)
+    early_warning: EarlyWarningConfig = field(default_factory=EarlyWarningConfig)
 
     @property
     def is_packaged_default(self) -> bool:
@@ -109,7 +112,7 @@ def _channel_urls(settings: Settings, document: YamlDocument, env: dict[str, str
     return urls
 
 
-def _resolve(directory: Path, value: str, *, base: Path) -> Path:
+def _resolve(value: str, *, base: Path) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (base / path)
 
@@ -128,9 +131,9 @@ def load_config(option: Path | str | None = None) -> TocsinConfig:
     # so their relative data directory lives in the current working directory instead.
     base = Path.cwd() if directory == DEFAULTS_DIR else directory
     data_dir = Path(os.environ[ENV_DATA_DIR]).expanduser() if os.environ.get(ENV_DATA_DIR) else _resolve(
-        directory, settings.data_dir, base=base)
+        settings.data_dir, base=base)
     data_dir = data_dir.resolve()
-    secrets_file = _resolve(directory, settings.secrets_file, base=base) if settings.secrets_file else None
+    secrets_file = _resolve(settings.secrets_file, base=base) if settings.secrets_file else None
     env = secret_environment(secrets_file)
     database_url = os.environ.get(ENV_DATABASE_URL) or settings.database_url or f"sqlite:///{data_dir / 'tocsin.db'}"
     return TocsinConfig(
@@ -142,4 +145,5 @@ def load_config(option: Path | str | None = None) -> TocsinConfig:
         data_dir=data_dir,
         database_url=database_url,
         channel_urls=_channel_urls(settings, document, env),
+        early_warning=load_early_warning(directory),
     )

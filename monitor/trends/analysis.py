@@ -17,7 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from config.early_warning import EarlyWarningConfig, load_early_warning
+from config.early_warning import EarlyWarningConfig
 from config.loader import TocsinConfig
 from monitor.trends import ladder as ladder_mod
 from monitor.trends.alerting import AlertDraft, RaisedAlert, record_alert
@@ -44,11 +44,8 @@ LADDER_STATE = "ladder"
 
 
 def early_warning_settings(config: TocsinConfig) -> EarlyWarningConfig:
-    """The loaded early-warning config: ``config.early_warning`` once the loader provides it, else read now."""
-    loaded = getattr(config, "early_warning", None)
-    if isinstance(loaded, EarlyWarningConfig):
-        return loaded
-    return load_early_warning(config.directory)
+    """The early-warning config loaded with the rest of the configuration."""
+    return config.early_warning
 
 
 def series_specs(settings: EarlyWarningConfig) -> list[SeriesSpec]:
