@@ -287,6 +287,9 @@ def main() -> None:
     full = next((f for f in figures if f.name.startswith("tocsin: full")), figures[-1])
     overhead = full.cpu / max(1, full.pages) / (extract.cpu / max(1, extract.pages)) - 1
     print(f"Tocsin's own work on top of download + extraction: {overhead:+.0%} CPU per page (target <= +25%)")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS of the largest crawl process: {peak:.0f} MB; load average now {os.getloadavg()[0]:.1f} "
+          f"(other work on the machine slows the wall-clock figures, less the CPU ones)")
 
 
 if __name__ == "__main__":
