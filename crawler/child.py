@@ -51,7 +51,6 @@ def scrapy_settings(config: TocsinConfig, source: SourceBase | None, database_ur
         "RETRY_TIMES": crawl.retries,
         "CLOSESPIDER_TIMEOUT": max(1, int(timeout.total_seconds()) - 5),
         "TOCSIN_DATABASE_URL": database_url,
-        "TOCSIN_RECHECK_SECONDS": crawl.recheck_matched_for.total_seconds(),
         "TOCSIN_PROXY": (source.proxy if source else None) or "",
     }, priority="cmdline")
     if source is not None and source.proxy and source.proxy.startswith("socks"):

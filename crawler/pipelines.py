@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import timedelta
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -45,11 +44,10 @@ class StoragePipeline:
     item rolls back its own savepoint, never the batch.
     """
 
-    def __init__(self, database_url: str, stats: StatsCollector, recheck_for: timedelta, *,
+    def __init__(self, database_url: str, stats: StatsCollector, *,
                  batch_size: int = 25, flush_seconds: float = 0.5) -> None:
         self.database = Database(database_url)
         self.stats = stats
-        self.recheck_for = recheck_for
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.pending: list[Any] = []
@@ -61,9 +59,8 @@ class StoragePipeline:
         url = settings.get("TOCSIN_DATABASE_URL")
         if not url:
             raise NotConfigured("TOCSIN_DATABASE_URL not set")
-        recheck = timedelta(seconds=settings.getfloat("TOCSIN_RECHECK_SECONDS", 7 * 86400))
         assert crawler.stats is not None
-        return cls(url, crawler.stats, recheck, batch_size=settings.getint("TOCSIN_STORE_BATCH", 25),
+        return cls(url, crawler.stats, batch_size=settings.getint("TOCSIN_STORE_BATCH", 25),
                    flush_seconds=settings.getfloat("TOCSIN_STORE_FLUSH_SECONDS", 0.5))
 
     def open_spider(self) -> None:
@@ -107,7 +104,7 @@ class StoragePipeline:
             mark_checked(session, item.item_id)
             self.stats.inc_value(f"tocsin/recheck_{item.outcome}")
             return []
-        result = store_item(session, item, recheck_for=self.recheck_for)
+        result = store_item(session, item)
         if result.item_id is not None and result.outcome in (StoreOutcome.NEW, StoreOutcome.UPDATED):
             if isinstance(item, CrawledItem) and item.details:
                 set_item_details(session, result.item_id, item.details)

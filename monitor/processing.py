@@ -58,6 +58,9 @@ def match_item(session: Session, item: Item, engine: RuleEngine, config: TocsinC
         ))
         decisions.append(fold_match(session, row, item, config))
     item.matched_version = item.version
+    if decisions and item.recheck_until is None:
+        # A matched article is watched for edits and deletions (state media deleting one is a signal).
+        item.recheck_until = item.fetched_at + config.settings.crawl.recheck_matched_for
     return decisions
 
 

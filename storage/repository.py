@@ -6,7 +6,7 @@ import difflib
 import gzip
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -99,7 +99,7 @@ def _text_diff(old: str, new: str) -> str:
     return "\n".join(lines)
 
 
-def store_item(session: Session, record: ItemRecord, *, recheck_for: timedelta | None = None) -> StoreResult:
+def store_item(session: Session, record: ItemRecord) -> StoreResult:
     """Insert a new item, record an edit as a new version, or skip an unchanged or duplicate one.
 
     Dedupe is by canonical URL first, then by content hash within the same source (the same text

@@ -66,6 +66,9 @@ def test_feed_item_becomes_one_delivered_alert(tmp_config: Callable[..., Path],
             review = items["Supreme Court rejects judicial review for Behrouz Ehsani"]
             assert "imminent risk of execution" in review.text and "Home" not in review.text
             assert review.snapshot is not None and review.snapshot.status == 200
+            # matched items are watched for edits and deletions; unmatched ones are not
+            assert review.recheck_until is not None and review.recheck_until > review.fetched_at
+            assert items["City marathon draws record crowd"].recheck_until is None
             match = session.scalars(select(Match)).one()
             assert match.item_id == review.id and match.rule_id == "review.rejected.test"
             assert match.entities["persons"] == ["Behrouz Ehsani"]
