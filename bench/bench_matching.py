@@ -170,12 +170,12 @@ def config_files(directory: Path, terms: Sequence[str], rng: random.Random) -> t
         {"id": f"list{n}", "kind": "term", "entries": list(terms[n::LISTS]) or ["placeholder"]}
         for n in range(LISTS)
     ]
-    shapes = (
+    shapes = (  # each needs a watched name or a topical word with a signal
         '@{a} AND ("{en}" OR «{fa}»)',
         '@{a} NEAR/8 ("{en}" OR «{fa}»)',
-        "(@{a} OR @{b}) AND NOT {word}",
+        '(@{a} OR @{b}) AND ("{en}" OR «{fa}») AND NOT {word}',
         '"{en}" AND (@{a} OR {word})',
-        "«{fa}» AND @{b}",
+        "«{fa}» AND (@{b} OR {word})",
         "@{a} BEFORE/12 {word}",
     )
     rules = []
@@ -193,7 +193,8 @@ def config_files(directory: Path, terms: Sequence[str], rng: random.Random) -> t
                 "id": f"bench.{number}",
                 "event": "bench",
                 "severity": "info",
-                "within": ("sentence", "paragraph", "document")[number % 3],
+                # Like the default rules: mostly sentences, some paragraphs, a few documents.
+                "within": (("sentence",) * 7 + ("paragraph",) * 2 + ("document",))[number % 10],
                 "query": query,
             }
         )
@@ -244,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--docs", type=int, default=600)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 

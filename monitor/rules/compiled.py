@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from config.rules import RuleSpec, WatchList
+from monitor.rules.evaluate import Test, compile_node
 from monitor.rules.query import And, Field, ListRef, Near, Node, Not, Or, Regex, Term
 
 
@@ -42,9 +43,13 @@ class Clause:
     """A query string from a rule file and its syntax tree."""
 
     source: str
-    node: Node
+    node: Node  # with its term ids resolved
     weight: float = 0.0
     scope: str | None = None  # exclusions only: sentence, paragraph or document (None: the rule's)
+    test: Test = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.test = compile_node(self.node)
 
 
 @dataclass

@@ -156,12 +156,49 @@ class RuleEngine:
         for rule in self.candidates(view):
             if any(needed.isdisjoint(found) for needed in rule.needs):
                 continue  # a term the rule cannot do without is absent
-            outcome = self._evaluate(rule, view, doc, language)
-            if outcome.fired:
+            outcome = self._fires(rule, view, doc, language)
+            if outcome is not None:
                 if mentions is None:
                     mentions = mentions_in(view, self.entities)
                 out.append(self._match(rule, view, outcome, mentions))
         return out
+
+    def _fires(
+        self, rule: CompiledRule, view: DocumentView, doc: Document, language: str
+    ) -> _Outcome | None:
+        """``_evaluate`` without the explanations: the outcome when the rule fires, else None."""
+        if rule.scoped and _out_of_scope(rule, doc, language):
+            return None
+        whole = view.whole
+        if rule.context is not None and not rule.context.test(view, whole)[0]:
+            return None
+        score = 1.0
+        evidence: list[Span] = []
+        if rule.weights:
+            total = 0.0
+            for clause in rule.weights:
+                ok, spans = clause.test(view, whole)
+                if ok:
+                    total += clause.weight
+                    evidence += spans
+            if rule.spec.weights is not None and total < rule.spec.weights.threshold:
+                return None
+            score = total
+        if rule.query is None:
+            kept = [(whole, evidence)]
+        else:
+            test = rule.query.test
+            kept = []
+            for window in self._windows(rule, view):
+                ok, spans = test(view, window)
+                if ok and not (rule.excludes and self._excluded(rule, view, window)):
+                    kept.append((window, spans))
+            if not kept:
+                return None
+        if rule.negations and self._negated(rule, view, kept):
+            return None
+        evidence = sorted(set(evidence).union(*(set(spans) for _, spans in kept)))
+        return _Outcome(True, "fired", windows=[w for w, _ in kept], evidence=evidence, score=score)
 
     def explain(self, doc: Document) -> Explanation:
         view = self.view(doc)
@@ -273,11 +310,15 @@ class RuleEngine:
             return [view.whole]
         if rule.trigger is None:
             return view.segments(scope)
-        chosen: list[Window] = []
-        for start, _ in view.term_spans(rule.trigger, view.whole):  # in text order
-            if chosen and chosen[-1][0] <= start < chosen[-1][1]:
-                continue
-            chosen.append(view.segment_of(scope, start))
+        key = ("windows", id(rule.trigger), scope)  # rules often share a trigger set
+        chosen: list[Window] | None = view.memo.get(key)
+        if chosen is None:
+            chosen = []
+            for start, _ in view.term_spans(rule.trigger, view.whole):  # in text order
+                if chosen and chosen[-1][0] <= start < chosen[-1][1]:
+                    continue
+                chosen.append(view.segment_of(scope, start))
+            view.memo[key] = chosen
         return chosen
 
     def _hold(

@@ -171,7 +171,10 @@ class Compiler:
                 *(needed_sets(rule.query.node) if rule.query else ()),
                 *(needed_sets(rule.context.node) if rule.context else ()),
             ]
-            rule.needs = tuple(self.intern(needed) for needed in dict.fromkeys(needs))
+            # The trigger set is present whenever the rule is a candidate: no need to test it again.
+            rule.needs = tuple(
+                self.intern(needed) for needed in dict.fromkeys(needs) if needed != trigger
+            )
             self.rules.append(rule)
 
     def _trigger(self, rule: CompiledRule) -> frozenset[int] | None:

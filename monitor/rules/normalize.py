@@ -90,6 +90,8 @@ class _Tables:
     all_singles: re.Pattern[str]  # ... any text can contain (astral classes make ``re`` 6x slower)
     replacements: dict[str, str]  # special character -> its normalised form
     run_chars: frozenset[str]  # separators and bidi marks, which collapse together
+    one_to_one: frozenset[str]  # specials replaced by exactly one character (digits, letters)
+    one_to_one_table: dict[int, str]  # str.translate table for those
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +122,8 @@ def _tables() -> _Tables:
         all_singles=re.compile(f"[{_class(''.join(singles))}]"),
         replacements=replacements,
         run_chars=frozenset(space_like | set(_BIDI)),
+        one_to_one=frozenset(char for char, folded in replacements.items() if len(folded) == 1),
+        one_to_one_table={ord(c): f for c, f in replacements.items() if len(f) == 1},
     )
 
 
@@ -215,7 +219,7 @@ def _events(text: str, tables: _Tables) -> list[int]:
         else:
             singles = tables.bmp_singles
         events = [found.start() for found in singles.finditer(text)]
-    for needle in ("  ", " \u06cc", " \u064a"):  # double spaces; an ezafe written after a space
+    for needle in ("  ", " \u06cc"):  # double spaces; an ezafe written after a space
         index = text.find(needle)
         while index >= 0:
             events.append(index)
@@ -225,6 +229,8 @@ def _events(text: str, tables: _Tables) -> list[int]:
 
 
 _ASCII_SPECIALS = "\t\n\r-`"
+# Frequent one-to-one replacements done with str.replace before looking for the rest.
+_FREQUENT = ((ZWNJ, " "), ("\u064a", "\u06cc"), ("\u0643", "\u06a9"), ("\u00a0", " "))
 
 
 def _plain_ascii(text: str) -> bool:
@@ -248,7 +254,11 @@ def _is_ezafe(text: str, start: int, end: int) -> bool:
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching; see the module docstring for what changes."""
     tables = _tables()
-    run_chars, replacements = tables.run_chars, tables.replacements
+    run_chars, replacements, one_to_one = tables.run_chars, tables.replacements, tables.one_to_one
+    raw = text
+    for char, folded in _FREQUENT:  # one C pass each; the event loop then skips them
+        if char in text:
+            text = text.replace(char, folded)
     pieces: list[str] = []
     anchors: list[tuple[int, int, bool]] = []
     breaks: list[int] = []
@@ -265,16 +275,21 @@ def normalize(text: str) -> NormalizedText:
                 start -= 1
             while end < size and text[end] in run_chars:
                 end += 1
-            if _is_ezafe(text, start, end) and text[start] in (ZWNJ, " "):
+            if _is_ezafe(text, start, end) and text[start] == " ":
                 end += 1
                 replacement = ""
             elif text[start:end] == " ":
                 continue  # an ordinary space (found while looking for an ezafe)
             else:
-                has_space = any(ch not in _BIDI for ch in text[start:end])
+                has_space = bool(text[start:end].strip(_BIDI))
                 replacement = " " if has_space else ""
                 if has_space and not _VERTICAL_SET.isdisjoint(text[start:end]):
                     breaks.append(start + shift)
+        elif char in one_to_one:  # a run of digits or letter variants: one translate call
+            start, end = event, event + 1
+            while end < size and text[end] in one_to_one:
+                end += 1
+            replacement = text[start:end].translate(tables.one_to_one_table)
         else:
             start, end = event, event + 1
             replacement = replacements.get(char, char)
@@ -287,9 +302,9 @@ def normalize(text: str) -> NormalizedText:
             anchors.append((end + shift, end, False))
         position = end
     if not pieces:
-        return NormalizedText(text.lower(), text, (), ())
+        return NormalizedText(text.lower(), raw, (), ())
     pieces.append(text[position:])
-    return NormalizedText("".join(pieces).lower(), text, tuple(anchors), tuple(breaks))
+    return NormalizedText("".join(pieces).lower(), raw, tuple(anchors), tuple(breaks))
 
 
 def normalize_pattern(text: str) -> str:

@@ -76,6 +76,8 @@ class Scanner:
         if self._automaton is None:
             return hits
         size = len(text)
+        accepted: list[tuple[int, Span]] = []
+        push = accepted.append
         for last, entry in self._automaton.iter(text):
             length, left, right, after_prefix, takes_suffix, exact, prefixed, plain, strict = entry
             start = last - length + 1
@@ -84,14 +86,15 @@ class Scanner:
                 continue
             stop = last + 1
             if not right or stop == size or not text[stop].isalnum():
+                span = (start, stop)
                 for term_id in plain if joined_left else plain + strict:
-                    _add(hits, term_id, (start, stop))
+                    push((term_id, span))
                 continue
             if not (prefixed or (exact and takes_suffix)):
                 continue
             word_end = _WORD_REST.match(text, stop).end()  # type: ignore[union-attr]
             for term_id in prefixed:
-                _add(hits, term_id, (start, word_end))
+                push((term_id, (start, word_end)))
             if (
                 exact
                 and takes_suffix
@@ -99,16 +102,14 @@ class Scanner:
                 and text[stop:word_end] in PERSIAN_SUFFIXES
             ):
                 for term_id in exact:
-                    _add(hits, term_id, (start, word_end))
+                    push((term_id, (start, word_end)))
+        for term_id, span in accepted:
+            found = hits.get(term_id)
+            if found is None:
+                hits[term_id] = [span]
+            elif found[-1] != span:
+                found.append(span)
         return hits
-
-
-def _add(hits: dict[int, list[Span]], term_id: int, span: Span) -> None:
-    found = hits.get(term_id)
-    if found is None:
-        hits[term_id] = [span]
-    elif found[-1] != span:
-        found.append(span)
 
 
 def _verb_prefix_before(text: str, start: int) -> bool:

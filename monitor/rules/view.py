@@ -51,22 +51,22 @@ _ABBREVIATIONS = frozenset(
 def sentence_ends(text: str) -> list[int]:
     """Indexes of the spaces that end sentences in normalised ``text``."""
     ends: list[int] = []
+    size = len(text)
     for mark in _SENTENCE_MARKS:
         index = text.find(mark)
         while index >= 0:
             after = index + 1
-            if (
-                after < len(text)
-                and text[after] == " "
-                and not (mark == "." and _abbreviation_before(text, index))
-            ):
-                ends.append(after)
+            if after < size and text[after] == " ":
+                # Abbreviations are Latin: a full stop after a Persian word always ends a sentence.
+                latin = mark == "." and index and text[index - 1].isascii()
+                if not latin or not _abbreviation_before(text, index):
+                    ends.append(after)
             index = text.find(mark, after)
     return ends
 
 
 def _abbreviation_before(text: str, dot: int) -> bool:
-    if dot >= 1 and text[dot - 1].isalpha() and (dot == 1 or text[dot - 2] in " ."):
+    if text[dot - 1].isalpha() and (dot == 1 or text[dot - 2] in " ."):
         return True  # a single letter: "U.N.", "i.e.", "A."
     start = text.rfind(" ", max(0, dot - 8), dot) + 1
     return text[start:dot] in _ABBREVIATIONS
@@ -160,9 +160,19 @@ class DocumentView:
 
     @cached_property
     def sentences(self) -> list[Window]:
-        cuts = {self.split, *self.title.breaks, *(self.split + 1 + b for b in self.body.breaks)}
-        cuts.update(sentence_ends(self.text))
-        return _windows(sorted(cuts), len(self.text))
+        return [s for index in range(len(self.paragraphs)) for s in self._sentences_in(index)]
+
+    def _sentences_in(self, paragraph: int) -> list[Window]:
+        """The sentences of one paragraph, segmented on first use: most rules only ever need the
+        sentences around their trigger words."""
+        key = ("sentences", paragraph)
+        found: list[Window] | None = self.memo.get(key)
+        if found is None:
+            low, high = self.paragraphs[paragraph]
+            cuts = sorted(low + end for end in sentence_ends(self.text[low:high]))
+            found = _windows(cuts, high, low)
+            self.memo[key] = found
+        return found
 
     def segments(self, scope: str) -> list[Window]:
         if scope == "sentence":
@@ -172,6 +182,10 @@ class DocumentView:
         return [self.whole]
 
     def segment_of(self, scope: str, position: int) -> Window:
+        if scope == "sentence":
+            sentences = self._sentences_in(self.segment_index("paragraph", position))
+            index = bisect_right(sentences, (position, len(self.text) + 1)) - 1
+            return sentences[max(index, 0)] if sentences else (position, position + 1)
         return self.segments(scope)[self.segment_index(scope, position)]
 
     def segment_index(self, scope: str, position: int) -> int:
@@ -202,10 +216,10 @@ class DocumentView:
         return RawSpan("text", raw_start, raw_end)
 
 
-def _windows(cuts: list[int], size: int) -> list[Window]:
-    """Windows between cut positions (a cut is a separator character, not part of either side)."""
+def _windows(cuts: list[int], size: int, begin: int = 0) -> list[Window]:
+    """Windows of ``[begin, size)`` between cut positions (a cut is a separator character, not
+    part of either side)."""
     out: list[Window] = []
-    begin = 0
     for cut in cuts:
         if cut > begin:
             out.append((begin, cut))
