@@ -62,3 +62,11 @@ def test_default_rules(engine: RuleEngine, case: dict[str, Any]) -> None:
                 assert not missing, f"{event}.{key}: missing {missing} in {entities[key]}"
             else:
                 assert entities[key] == value, f"{event}.{key}: {entities[key]!r} != {value!r}"
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_explain_agrees_with_match(engine: RuleEngine, case: dict[str, Any]) -> None:
+    """explain() takes the slow, talkative path; match() the fast one: same rules must fire."""
+    document = _document(case)
+    fired = {trace.rule_id for trace in engine.explain(document).fired}
+    assert fired == {m.rule_id for m in engine.match(document)}
