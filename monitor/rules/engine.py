@@ -153,9 +153,18 @@ class RuleEngine:
         mentions: list[Mention] | None = None
         out: list[Match] = []
         found = view.hits.keys()
+        present: dict[int, bool] = {}  # id(term set) -> does any of it occur; sets are shared
         for rule in self.candidates(view):
-            if any(needed.isdisjoint(found) for needed in rule.needs):
-                continue  # a term the rule cannot do without is absent
+            missing = False
+            for needed in rule.needs:
+                here = present.get(id(needed))
+                if here is None:
+                    here = present[id(needed)] = not needed.isdisjoint(found)
+                if not here:
+                    missing = True  # a term the rule cannot do without is absent
+                    break
+            if missing:
+                continue
             outcome = self._fires(rule, view, doc, language)
             if outcome is not None:
                 if mentions is None:
