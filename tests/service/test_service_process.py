@@ -290,3 +290,31 @@ def test_a_busy_health_port_is_a_clear_error(
         assert service.wait(timeout=60) == 2
     assert f"cannot serve the health endpoint on 127.0.0.1:{port}" in service.output
     assert "Traceback" not in service.output
+
+
+def test_a_hung_crawl_is_killed_at_its_timeout_and_the_source_keeps_being_crawled(
+    news_site: NewsSite,
+    service_config: Callable[..., Path],
+    start_service: StartService,
+    service_db: OpenDb,
+) -> None:
+    news_site.publish("A page that never finishes loading", hold=True)
+    config = service_config(
+        schedule={
+            "interval": "1s",
+            "jitter": "0s",
+            "dispatch_interval": "1s",
+            "crawl_timeout": "3s",
+        }
+    )
+    service = start_service(config)
+    database = service_db(config)
+    wait_until(
+        lambda: runs_with_status(database, "timeout") >= 2,
+        timeout=60,
+        what="two crawls killed at their timeout, one after the other",
+    )
+    assert "crawl of news timeout" in service.output
+    code, body = get(f"{service.health_url()}/metrics")
+    assert code == 200
+    assert 'tocsin_source_errors_total{source="news",status="timeout"}' in body.decode()
