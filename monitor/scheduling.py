@@ -27,8 +27,10 @@ from config.errors import ConfigError
 from config.loader import TocsinConfig
 from config.schema import ScheduleDefaults
 from config.sources import SourceBase
+from monitor.alerts import raise_operator_alert, resolve_operator_alert
+from storage.crawl_repo import mark_health_alerted, unhealthy_sources
 from storage.db import Database
-from storage.models import CrawlRun, utcnow
+from storage.models import CrawlRun, Source, utcnow
 
 log = logging.getLogger(__name__)
 UTC_NAME = "UTC"
@@ -108,12 +110,16 @@ def grace_seconds(source: SourceBase, defaults: ScheduleDefaults) -> int:
 
 
 def last_crawl_starts(database: Database) -> dict[str, datetime]:
-    """When each source's last crawl started, from the crawl runs the runner records."""
+    """When each source's last crawl started, from the crawl runs the runner records (or, once
+    housekeeping deleted old runs, when it last finished)."""
     with database.read() as session:
+        finished = session.execute(select(Source.id, Source.last_run_at))
+        starts = {source_id: _aware(when) for source_id, when in finished if when is not None}
         rows = session.execute(
             select(CrawlRun.source_id, func.max(CrawlRun.started_at)).group_by(CrawlRun.source_id)
         )
-        return {source_id: _aware(started) for source_id, started in rows if started is not None}
+        starts.update({source_id: _aware(when) for source_id, when in rows if when is not None})
+        return starts
 
 
 def _aware(value: datetime) -> datetime:
@@ -298,27 +304,11 @@ def next_runs(scheduler: BaseScheduler) -> dict[str, datetime | None]:
 CONFIG_ALERT_KEY = "config:reload"
 
 
-def _operator_api() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
-    try:
-        from monitor.alerts import raise_operator_alert, resolve_operator_alert
-    except ImportError:
-        log.warning("operator alerts are unavailable (monitor.alerts.raise_operator_alert missing)")
-        return None
-    return raise_operator_alert, resolve_operator_alert
-
-
 def check_source_health(database: Database, config: TocsinConfig, source_id: str) -> bool:
     """After a crawl: raise one operator alert when a source turns unhealthy, resolve it when it recovers.
 
     Returns True when an alert was queued (the dispatcher should wake).
     """
-    from storage.crawl_repo import mark_health_alerted, unhealthy_sources
-    from storage.models import Source
-
-    api = _operator_api()
-    if api is None:
-        return False
-    raise_alert, resolve_alert = api
     key = f"source:{source_id}:unhealthy"
     with database.write() as session:
         found = unhealthy_sources(
@@ -328,7 +318,7 @@ def check_source_health(database: Database, config: TocsinConfig, source_id: str
             health = found[0]
             if health.health_alerted_at is not None:
                 return False
-            raise_alert(
+            raise_operator_alert(
                 session,
                 config,
                 key=key,
@@ -346,29 +336,24 @@ def check_source_health(database: Database, config: TocsinConfig, source_id: str
         source = session.get(Source, source_id)
         if source is not None and source.health_alerted_at is not None:
             source.health_alerted_at = None
-            resolve_alert(session, key=key)
+            resolve_operator_alert(session, key=key)
             log.info("source %s recovered", source_id, extra={"source": source_id})
     return False
 
 
 def report_config_error(database: Database, config: TocsinConfig, message: str) -> bool:
-    """A reload failed: one open operator alert (refreshed while the error lasts)."""
-    api = _operator_api()
-    if api is None:
-        return False
+    """A reload failed: one open operator alert (refreshed, not resent, while the error lasts)."""
     with database.write() as session:
-        decision = api[0](
+        decision = raise_operator_alert(
             session,
             config,
             key=CONFIG_ALERT_KEY,
             title="Configuration error: the previous configuration stays active",
             summary=message,
         )
-    return bool(getattr(decision, "created", True))
+    return decision.created
 
 
 def resolve_config_error(database: Database) -> None:
-    api = _operator_api()
-    if api is not None:
-        with database.write() as session:
-            api[1](session, key=CONFIG_ALERT_KEY)
+    with database.write() as session:
+        resolve_operator_alert(session, key=CONFIG_ALERT_KEY)

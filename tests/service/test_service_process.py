@@ -19,7 +19,14 @@ from sqlalchemy.exc import OperationalError
 
 from storage.db import Database
 from storage.models import CrawlRun, Delivery
-from tests.service.support import NewsSite, ServiceProcess, status, wait_until
+from tests.service.support import (
+    RULE_EXECUTED,
+    NewsSite,
+    ServiceProcess,
+    service_settings,
+    status,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -318,3 +325,38 @@ def test_a_hung_crawl_is_killed_at_its_timeout_and_the_source_keeps_being_crawle
     code, body = get(f"{service.health_url()}/metrics")
     assert code == 200
     assert 'tocsin_source_errors_total{source="news",status="timeout"}' in body.decode()
+
+
+def test_a_failing_source_raises_one_operator_alert(
+    news_site: NewsSite,
+    tmp_config: Callable[..., Path],
+    start_service: StartService,
+    service_db: OpenDb,
+) -> None:
+    settings = service_settings(news_site)
+    settings["crawl"] = {**settings["crawl"], "unhealthy_after": 2}
+    config = tmp_config(
+        settings=settings,
+        rules={"test.yaml": RULE_EXECUTED},
+        watchlists={},
+        sources=[
+            {
+                "id": "gone",
+                "name": "Gone News",
+                "kind": "feed",
+                "url": "http://127.0.0.1:9/feed.xml",
+            }
+        ],
+    )
+    start_service(config)
+    database = service_db(config)
+    [alert] = wait_until(
+        lambda: news_site.alerts_for("Source Gone News is failing"), what="the operator alert"
+    )
+    assert "127.0.0.1:9/feed.xml" in alert["message"]
+    failed = runs_with_status(database, "failed")
+    wait_until(
+        lambda: runs_with_status(database, "failed") >= failed + 2, what="two more failed crawls"
+    )
+    wait_until(lambda: outbox_settled(database), what="an empty outbox")
+    assert len(news_site.alerts_for("Source Gone News is failing")) == 1
