@@ -244,18 +244,28 @@ def explain(
     """Show which rules fire on a text and why (evidence highlighted), and the near misses."""
     if (text is None) == (item is None):
         raise _fail("give exactly one of --text or --item")
-    if item is not None:
-        # TODO(storage): load the stored item as a Document and call explain_document().
-        raise _fail(
-            "--item needs the item store, which this command does not use yet; "
-            "use --text (or `tocsin items show ID` for stored matches)"
-        )
     engine = load_engine(config, rules, watchlists)
-    assert text is not None
-    document = Document(
-        id="text", text=text, title=title, lang=lang, source=source, tags=frozenset(tag or ())
-    )
+    if item is not None:
+        document = _stored_document(config, item)
+    else:
+        assert text is not None
+        document = Document(
+            id="text", text=text, title=title, lang=lang, source=source, tags=frozenset(tag or ())
+        )
     explain_document(engine, document, console)
+
+
+def _stored_document(config: Path | None, item: str) -> Document:
+    from monitor.cli_common import open_app
+    from monitor.rules_store import stored_document
+
+    if not item.isdigit():
+        raise _fail(f"--item takes a stored item id (a number), got {item!r}")
+    with open_app(config) as app, app.database.read() as session:
+        document = stored_document(session, int(item))
+    if document is None:
+        raise _fail(f"no stored item {item} (see `tocsin items list`)")
+    return document
 
 
 # --------------------------------------------------------------------------------------------- test
@@ -265,7 +275,7 @@ def test(
         str | None,
         typer.Option(
             "--since",
-            help="also backtest over items stored in this period (e.g. 30d); needs storage",
+            help="also backtest over items stored in this period (e.g. 30d)",
         ),
     ] = None,
     rule: Annotated[
@@ -305,13 +315,40 @@ def test(
     )
     console.print(Text(summary, style="bold red" if failed else "bold green"))
     if since is not None:
-        # TODO(storage): backtest(previous_engine, engine, stored_documents(since)) and print the
-        # report.
-        raise _fail(
-            f"--since {since}: backtesting over stored items needs the item store, not wired yet"
-        )
+        _backtest_stored(engine, config, since)
     if failed:
         raise typer.Exit(1)
+
+
+def _backtest_stored(engine: RuleEngine, config: Path | None, since: str) -> None:
+    from datetime import UTC, datetime
+
+    from config.types import parse_duration
+    from monitor.cli_common import open_app
+    from monitor.rules_store import backtest_stored
+
+    try:
+        start = datetime.now(UTC) - parse_duration(since)
+    except ValueError as exc:
+        raise _fail(f"--since: {exc}") from None
+    with open_app(config) as app, app.database.read() as session:
+        report = backtest_stored(session, engine, since=start)
+    table = Table(title=f"backtest over {report.documents} items stored in the last {since}")
+    for column in ("change", "item", "rule", "event", "title"):
+        table.add_column(column)
+    for change in report.newly_firing:
+        table.add_row(Text("would fire", style="yellow"), change.document_id, Text(change.rule_id),
+                      change.event, Text(_short(change.title)))
+    for change in report.no_longer_firing:
+        label = (Text(f"stops (dismissed alert #{change.dismissed_alert})", style="green")
+                 if change.dismissed_alert else Text("stops firing", style="red"))
+        table.add_row(label, change.document_id, Text(change.rule_id), change.event, Text(_short(change.title)))
+    if table.rows:
+        console.print(table)
+    console.print(Text(
+        f"{len(report.newly_firing)} would newly fire, {len(report.no_longer_firing)} would stop firing "
+        f"({len(report.avoided_dismissals)} of them dismissed as false positives), {report.unchanged} unchanged",
+        style="bold"))
 
 
 def _short(text: str, width: int = 60) -> str:

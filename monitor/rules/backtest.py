@@ -20,6 +20,7 @@ class Change:
     event: str
     severity: str
     title: str
+    dismissed_alert: int | None = None  # the match that stops firing was in this dismissed alert
 
 
 @dataclass
@@ -32,6 +33,11 @@ class BacktestReport:
     @property
     def changed(self) -> bool:
         return bool(self.newly_firing or self.no_longer_firing)
+
+    @property
+    def avoided_dismissals(self) -> list[Change]:
+        """Matches that analysts dismissed as false positives and the new rules no longer make."""
+        return [change for change in self.no_longer_firing if change.dismissed_alert is not None]
 
 
 def backtest(
