@@ -7,7 +7,16 @@ import sys
 
 import typer
 
-from monitor import cli_data, cli_ops
+from monitor import (
+    cli_alerts,
+    cli_cases,
+    cli_data,
+    cli_evidence,
+    cli_ops,
+    cli_rules,
+    cli_service,
+    cli_sources,
+)
 from monitor.cli_common import err_console
 from monitor.errors import USER_ERRORS
 
@@ -18,26 +27,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-cli_ops.register(app)
-cli_data.register(app)
-
-
-def _mount_optional() -> None:
-    """Areas that live in their own modules mount themselves here (rules, alerts, service, ...)."""
-    import importlib
-
-    for name in ("monitor.cli_rules", "monitor.cli_alerts", "monitor.cli_service", "monitor.cli_sources",
-                 "monitor.cli_evidence", "monitor.cli_cases"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
-
-
-_mount_optional()
+# Each area registers its own commands; the order is the order of `tocsin --help`.
+for area in (cli_ops, cli_service, cli_sources, cli_data, cli_rules, cli_alerts, cli_evidence, cli_cases):
+    area.register(app)
 
 
 def main() -> None:
