@@ -172,11 +172,13 @@ def test_explain_text_shows_evidence_and_near_misses(config_dir: Path) -> None:
     assert "review.rejected" in engine_default.stdout and "near misses" in engine_default.stdout
 
 
-def test_explain_needs_exactly_one_input_and_item_needs_storage(config_dir: Path) -> None:
+def test_explain_needs_exactly_one_input_and_an_existing_item(config_dir: Path) -> None:
     neither = runner.invoke(app, ["rules", "explain", "-c", str(config_dir)])
     assert neither.exit_code == 2 and "exactly one of --text or --item" in neither.stderr
     item = runner.invoke(app, ["rules", "explain", "-c", str(config_dir), "--item", "42"])
-    assert item.exit_code == 2 and "item store" in item.stderr
+    assert item.exit_code == 2 and "no stored item 42" in item.stderr
+    word = runner.invoke(app, ["rules", "explain", "-c", str(config_dir), "--item", "latest"])
+    assert word.exit_code == 2 and "a stored item id" in word.stderr
 
 
 def test_rules_test_passes_and_fails_on_examples(config_dir: Path) -> None:
@@ -191,9 +193,11 @@ def test_rules_test_passes_and_fails_on_examples(config_dir: Path) -> None:
     assert "FAIL" in failing.stdout and "1/2 examples passed" in failing.stdout
 
 
-def test_rules_test_since_needs_storage(config_dir: Path) -> None:
+def test_rules_test_since_backtests_the_store(config_dir: Path) -> None:
     result = runner.invoke(app, ["rules", "test", "-c", str(config_dir), "--since", "30d"])
-    assert result.exit_code == 2 and "item store" in result.stderr
+    assert result.exit_code == 0 and "0 would newly fire, 0 would stop firing" in result.stdout
+    bad = runner.invoke(app, ["rules", "test", "-c", str(config_dir), "--since", "a while"])
+    assert bad.exit_code == 2 and "--since: expected a duration" in bad.stderr
 
 
 def test_default_rules_examples_all_pass() -> None:
