@@ -101,7 +101,9 @@ def format_when(moment: datetime | None) -> str:
 
 
 def format_value(value: object) -> str:
-    """An entity value as one clean line: lists and sets joined with commas."""
+    """An entity value as one clean line: lists and sets joined with commas; None (an empty slot) as ''."""
+    if value is None:
+        return ""
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
         return ", ".join(clean_line(str(v)) for v in items if clean_line(str(v)))

@@ -227,3 +227,10 @@ def test_overflow_folds_held_back_alerts_into_one_summary() -> None:
     email = render_overflow(view)
     assert email.subject == "[HELD BACK] 40 alerts over the rate limit of telegram-ops"
     assert "...and 10 more." in email.text
+
+
+def test_empty_entity_slots_are_not_shown() -> None:
+    alert = make_alert(entities={"prison_from": None, "prison_to": "Zahedan Prison", "count": None, "persons": []})
+    for text in (render_email(alert).text, render_email(alert).html, "".join(render_telegram(alert))):
+        assert "None" not in text and "prison_from" not in text and "persons" not in text
+        assert "Zahedan Prison" in text
