@@ -138,9 +138,10 @@ def demo(
                 total = session.query(Alert).count()
             received = len(server.inbox)
             if fresh:
-                console.print(f"[bold]{len(report.processing.alerts_new)} new and "
-                              f"{len(report.processing.alerts_updated)} updated alerts[/]; "
-                              f"{received} messages delivered through Apprise to the demo channel.")
+                new = report.processing.alerts_new
+                updated = [a for a in report.processing.alerts_updated if a not in new]
+                console.print(f"[bold]{len(new)} new alerts[/]" + (f", {len(updated)} updated" if updated else "")
+                              + f"; {received} messages delivered through Apprise to the demo channel.")
             else:
                 console.print(f"No new alerts: all {total} alerts from the demo site were already delivered "
                               f"(nothing was sent twice). Delete {data_dir} to start over.")
