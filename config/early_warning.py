@@ -184,6 +184,13 @@ class ProposalConfig(Strict):
     ignore: list[str] = Field(default_factory=list, description="names never to propose")
 
 
+class CasesConfig(Strict):
+    """Which event types make a person's case timeline."""
+
+    ignore_events: list[str] = Field(default_factory=lambda: ["watchlist"],
+                                     description="not case events (watchlist: a mention)")
+
+
 class AnalysisConfig(Strict):
     timezone: str = Field(default="UTC", description="days and weeks are counted in this time zone")
     recheck: Duration = Field(default=timedelta(days=3), description="late-report margin")
@@ -208,6 +215,7 @@ class EarlyWarningConfig(Strict):
     rhetoric: RhetoricConfig = RhetoricConfig()
     provinces: dict[str, list[str]] = Field(default_factory=dict, description="province -> names")
     ladder: LadderConfig | None = None
+    cases: CasesConfig = CasesConfig()
     proposals: ProposalConfig = ProposalConfig()
 
     @field_validator("series")

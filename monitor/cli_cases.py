@@ -79,7 +79,8 @@ def where(details: dict[str, Any]) -> str:
     parts = [str(p) for p in details.get("places", [])]
     moved_from, moved_to = details.get("prison_from") or [], details.get("prison_to") or []
     if moved_from or moved_to:
-        parts = [p for p in parts if p not in moved_to]
+        moved = {*map(str, moved_from), *map(str, moved_to)}
+        parts = [p for p in parts if p not in moved]
         parts.append(f"{', '.join(moved_from) or '?'} -> {', '.join(moved_to) or '?'}")
     return ", ".join(parts)
 

@@ -55,7 +55,9 @@ def series_specs(settings: EarlyWarningConfig) -> list[SeriesSpec]:
 
 
 def provinces_by_name(settings: EarlyWarningConfig) -> dict[str, str]:
-    return {fold_location(name): province for name, province in settings.province_of().items()}
+    """Folded place, prison or province name -> province (a province named as a place is itself)."""
+    named = {fold_location(province): province for province in settings.provinces}
+    return named | {fold_location(name): province for name, province in settings.province_of().items()}
 
 
 def _local_midnight(calendar: Calendar, day_index: int, unit: str) -> datetime:
@@ -110,7 +112,7 @@ def _ladder(session: Session, settings: EarlyWarningConfig, reports: list[Report
             since: datetime | None, horizon: datetime | None, now: datetime) -> list[AlertDraft]:
     """Case files for everyone named, and the escalation alerts for their steps up since ``since``."""
     ladder = settings.ladder
-    people = ladder_mod.person_reports(reports)
+    people = ladder_mod.person_reports(reports, ignore=settings.cases.ignore_events)
     timelines = {key: ladder_mod.timeline(items, window=settings.dedup.window)
                  for key, (_, items) in people.items()}
     drafts: list[AlertDraft] = []

@@ -191,14 +191,17 @@ class Event:
     def places(self) -> tuple[str, ...]:
         return _unique(p for r in self.reports for p in r.places)
 
-    def accepts(self, report: Report) -> bool:
-        """Whether ``report`` tells of this event (the rules in the module docstring)."""
+    def accepts(self, report: Report, *, one_per_source: bool = False) -> bool:
+        """Whether ``report`` tells of this event (the rules in the module docstring). With
+        ``one_per_source``, a second report from the same outlet is a new event even when it names the same
+        person (a person's timeline: an outlet does not announce one transfer twice)."""
         if report.duplicate_of is not None and any(r.item_id == report.duplicate_of for r in self.reports):
             return True
+        same_source = any(r.source_id == report.source_id for r in self.reports)
         persons = self.persons
         if report.persons and persons:
-            return bool(set(report.persons) & persons)
-        if any(r.source_id == report.source_id for r in self.reports):
+            return bool(set(report.persons) & persons) and not (one_per_source and same_source)
+        if same_source:
             return False
         counts = {r.count for r in self.reports if r.count is not None}
         counts_agree = report.count is None or not counts or report.count in counts
@@ -219,9 +222,10 @@ class Contribution:
     places: tuple[str, ...]
 
 
-def cluster(reports: Iterable[Report], *, window: timedelta, max_count: int
+def cluster(reports: Iterable[Report], *, window: timedelta, max_count: int, one_per_source: bool = False
             ) -> tuple[list[Event], list[Contribution]]:
-    """Group reports (oldest first) into events; statistics above ``max_count`` are left out."""
+    """Group reports (oldest first) into events; statistics above ``max_count`` are left out.
+    ``one_per_source``: see :meth:`Event.accepts`."""
     events: list[Event] = []
     open_events: dict[str, list[Event]] = {}
     contributions: list[Contribution] = []
@@ -230,7 +234,8 @@ def cluster(reports: Iterable[Report], *, window: timedelta, max_count: int
             continue
         candidates = open_events.setdefault(report.event_type, [])
         candidates[:] = [e for e in candidates if report.at - e.first_at <= window]
-        event = next((e for e in reversed(candidates) if e.accepts(report)), None)
+        event = next((e for e in reversed(candidates) if e.accepts(report, one_per_source=one_per_source)),
+                     None)
         if event is None:
             event = Event(report.event_type, report.at, report.at, 0)
             events.append(event)

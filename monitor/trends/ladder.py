@@ -68,10 +68,15 @@ def standing(ladder: LadderConfig, history: Sequence[Report], at: datetime) -> S
     return NOBODY
 
 
-def person_reports(reports: Iterable[Report]) -> dict[str, tuple[str, list[Report]]]:
-    """Folded person key -> (name as first written, their reports oldest first)."""
+def person_reports(reports: Iterable[Report], *, ignore: Iterable[str] = ()
+                   ) -> dict[str, tuple[str, list[Report]]]:
+    """Folded person key -> (name as first written, their reports oldest first); event types in ``ignore``
+    (a watchlist mention) are not case events."""
+    ignored = set(ignore)
     out: dict[str, tuple[str, list[Report]]] = {}
     for report in reports:
+        if report.event_type in ignored:
+            continue
         for person in report.persons:
             name, items = out.setdefault(fold_name(person), (person, []))
             items.append(report)
@@ -92,8 +97,9 @@ def steps_up(ladder: LadderConfig, person: str, key: str, reports: Sequence[Repo
 
 def timeline(reports: Sequence[Report], *, window: timedelta) -> list[Event]:
     """The person's case events: reports of one event type from several outlets within the dedup window
-    merged (they share the person, so they are one event). Counts do not matter here."""
-    events, _ = cluster(reports, window=window, max_count=10**9)
+    merged (they share the person, so they are one event), but two reports from one outlet are two events
+    (an attempted transfer, then the exile two days later). Counts do not matter here."""
+    events, _ = cluster(reports, window=window, max_count=10**9, one_per_source=True)
     return sorted(events, key=lambda e: (e.first_at, e.event_type))
 
 
