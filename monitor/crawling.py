@@ -6,12 +6,16 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from config.sources import SourceBase
 from crawler.runner import CrawlOutcome, run_crawl
 from monitor.app import App
 from monitor.dispatch import DispatchReport, dispatch_due
 from monitor.processing import ProcessReport, process_pending
+from monitor.trends.alerting import RaisedAlert
+from monitor.trends.analysis import analyze
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,7 @@ class RoundReport:
     crawls: list[CrawlOutcome] = field(default_factory=list)
     processing: ProcessReport = field(default_factory=ProcessReport)
     dispatch: DispatchReport = field(default_factory=DispatchReport)
+    early_warnings: list[RaisedAlert] = field(default_factory=list)
 
 
 def crawl_source(app: App, source: SourceBase, *, on_item: Callable[[int], None] | None = None,
@@ -51,5 +56,13 @@ def run_round(app: App, sources: Sequence[SourceBase], *,
         if on_crawled is not None:
             on_crawled(outcome)
     report.processing = process_pending(app.database, app.rules, app.config)
+    report.early_warnings = run_analysis(app)
     report.dispatch = dispatch_due(app.database, app.config)
     return report
+
+
+def run_analysis(app: App, *, now: datetime | None = None) -> list[RaisedAlert]:
+    """Surges, escalation ladders and case files over what is stored; before dispatch, so its alerts go out
+    in the same round."""
+    with app.database.write() as session:
+        return analyze(session, app.config, now=now or utcnow())

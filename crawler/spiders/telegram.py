@@ -25,7 +25,7 @@ from scrapy.http import Response
 from config.sources import TelegramSource
 from crawler.dates import parse_date
 from crawler.encoding import decode_body
-from crawler.extract import block_text
+from crawler.extract import block_text, guess_language
 from crawler.spiders.base import CrawledItem, SourceSpider, header_charset, snapshot_of
 
 POST_URL = re.compile(r"^https?://t\.me/(?:s/)?([A-Za-z0-9_]+)/(\d+)$")
@@ -188,7 +188,7 @@ class TelegramSpider(SourceSpider):
             title=post_title(post),
             text=post.text,
             fetched_at=datetime.now(UTC),
-            lang=self.source.lang,
+            lang=self.source.lang or guess_language(post.text),  # channels often mix Persian and English
             published_at=post.published_at,
             snapshot=snapshot_of(response),
             details=details,

@@ -72,10 +72,10 @@ def test_feed_item_becomes_one_delivered_alert(tmp_config: Callable[..., Path],
             match = session.scalars(select(Match)).one()
             assert match.item_id == review.id and match.rule_id == "review.rejected.test"
             assert match.entities["persons"] == ["Behrouz Ehsani"]
-            alert = session.scalars(select(Alert)).one()
+            alert = session.scalars(select(Alert).where(Alert.kind == "event")).one()
             assert (alert.event_type, alert.severity, alert.subject) == ("review_rejected", "critical",
                                                                           "Behrouz Ehsani")
-            delivery = session.scalars(select(Delivery)).one()
+            delivery = session.scalars(select(Delivery).where(Delivery.alert_id == alert.id)).one()
             assert delivery.status == "sent" and delivery.channel == "inbox"
         assert len(server.inbox) == 1
         message = server.inbox[0]["payload"]
