@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -81,28 +83,30 @@ def crawl(
             raise typer.Exit(1)
 
 
+@contextmanager
+def _database(config: Path | None) -> Iterator[Database]:
+    """The configured database, without upgrading it (these commands move the schema themselves)."""
+    database = Database(load_config(config).database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
     """Upgrade the database schema (the service also does this on start)."""
-    cfg = load_config(config)
-    database = Database(cfg.database_url)
-    try:
+    with _database(config) as database:
         migrate.upgrade(database, revision)
         console.print(f"database {database.safe_url} is at revision {migrate.current_revision(database)}")
-    finally:
-        database.dispose()
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: str, config: ConfigOption = None) -> None:
     """Downgrade the schema to REVISION (e.g. -1). Data in dropped tables is lost."""
-    cfg = load_config(config)
-    database = Database(cfg.database_url)
-    try:
+    with _database(config) as database:
         migrate.downgrade(database, revision)
-        console.print(f"database is at revision {migrate.current_revision(database)}")
-    finally:
-        database.dispose()
+        console.print(f"database {database.safe_url} is at revision {migrate.current_revision(database)}")
 
 
 @config_app.command("check")

@@ -70,3 +70,11 @@ def test_crawl_reports_a_dead_source_and_still_crawls_the_others(
 
     status = runner.invoke(app, ["items", "show", "999999", "--config", str(config)])
     assert status.exit_code != 0
+
+
+def test_db_upgrade_and_downgrade(tmp_config: Callable[..., Path]) -> None:
+    config = tmp_config()
+    up = runner.invoke(app, ["db", "upgrade", "--config", str(config)])
+    assert up.exit_code == 0 and "is at revision" in up.output and "None" not in up.output
+    down = runner.invoke(app, ["db", "downgrade", "base", "--config", str(config)])
+    assert down.exit_code == 0 and "is at revision None" in down.output
