@@ -60,7 +60,7 @@ from monitor.health import (
     sd_notify,
     watchdog_interval,
 )
-from monitor.housekeeping import recover_after_crash, run_housekeeping
+from monitor.housekeeping import recover_after_crash, release_free_memory, run_housekeeping
 from monitor.instance_lock import InstanceLock
 from monitor.logs import configure_logging
 from monitor.processing import process_pending
@@ -71,6 +71,7 @@ from storage.repository import pending_items
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 200
+TRIM_EVERY = 60.0  # seconds between returning freed heap memory to the OS
 
 
 def build_scheduler(max_concurrent_crawls: int) -> BackgroundScheduler:
@@ -227,6 +228,7 @@ class Service:
     def __post_init__(self) -> None:
         self.started_at = utcnow()
         self._health_server: HealthServer | None = None
+        self._last_trim = 0.0
         self.matcher = MatchWorker(self)
         self.dispatcher = DispatchWorker(self)
         self.reloader = ConfigReloader(
@@ -343,6 +345,10 @@ class Service:
         run_housekeeping(self.app.database, self.app.config.settings.service)
 
     def heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self._last_trim >= TRIM_EVERY:
+            self._last_trim = now
+            release_free_memory()
         publish_state(
             self.app.database,
             {
@@ -447,7 +453,9 @@ class Service:
         settings = self.app.config.settings.service
         if settings.health_enabled:
             try:
-                server = HealthServer(settings.health_host, settings.health_port, self.health, self.metrics)
+                server = HealthServer(
+                    settings.health_host, settings.health_port, self.health, self.metrics
+                )
             except OSError as exc:
                 raise ServiceError(
                     f"cannot serve the health endpoint on {settings.health_host}:{settings.health_port} "
