@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, CrawlRun, Delivery, Item, ItemVersion, Match, Snapshot, Source, utcnow
@@ -72,21 +72,39 @@ def finish_crawl_run(
 
 # --- items and evidence -----------------------------------------------------------------------------
 
+# A response's identity within one crawl: requested URL, final URL, status and the body's SHA-256.
+# Records that share it (every post of one Telegram channel page) share one Snapshot row.
+SnapshotKey = tuple[str, str, int, str]
+MAX_GROUP = 500  # records looked up with one IN (...) query
+
+
+def snapshot_key(record: SnapshotRecord) -> SnapshotKey:
+    sha256 = record.evidence.sha256 if record.evidence else hashlib.sha256(record.body).hexdigest()
+    return (record.url, record.final_url, record.status, sha256)
+
+
+def _snapshot_row(record: SnapshotRecord) -> dict[str, Any]:
+    evidence = record.body_evidence()
+    return {"url": record.url, "final_url": record.final_url, "status": record.status,
+            "headers": dict(record.headers), "body_gzip": evidence.body_gzip, "body_size": evidence.size,
+            "sha256": evidence.sha256, "fetched_at": record.fetched_at}
+
 
 def add_snapshot(session: Session, record: SnapshotRecord) -> Snapshot:
-    snapshot = Snapshot(
-        url=record.url,
-        final_url=record.final_url,
-        status=record.status,
-        headers=dict(record.headers),
-        body_gzip=gzip.compress(record.body, compresslevel=6, mtime=0),
-        body_size=len(record.body),
-        sha256=hashlib.sha256(record.body).hexdigest(),
-        fetched_at=record.fetched_at,
-    )
+    snapshot = Snapshot(**_snapshot_row(record))
     session.add(snapshot)
     session.flush()
     return snapshot
+
+
+def _snapshot_id(session: Session, record: SnapshotRecord | None, known: dict[SnapshotKey, int]) -> int | None:
+    """The id of the row keeping this response, adding it unless this crawl stored it already."""
+    if record is None:
+        return None
+    key = snapshot_key(record)
+    if key not in known:
+        known[key] = add_snapshot(session, record).id
+    return known[key]
 
 
 def snapshot_body(snapshot: Snapshot) -> bytes | None:
@@ -105,53 +123,138 @@ def store_item(session: Session, record: ItemRecord) -> StoreResult:
     Dedupe is by canonical URL first, then by content hash within the same source (the same text
     under two URLs of one site is one item).
     """
-    digest = record.content_sha256
-    existing = session.scalars(select(Item).where(Item.url == record.url)).one_or_none()
-    if existing is not None:
-        if existing.content_sha256 == digest:
-            return StoreResult(StoreOutcome.UNCHANGED, existing.id, existing.version)
-        snapshot = add_snapshot(session, record.snapshot) if record.snapshot else None
-        session.add(ItemVersion(
-            item_id=existing.id,
-            version=existing.version,
-            title=existing.title,
-            text=existing.text,
-            content_sha256=existing.content_sha256,
-            snapshot_id=existing.snapshot_id,
-            fetched_at=existing.fetched_at,
-            diff=_text_diff(existing.text, record.text),
-        ))
-        existing.title, existing.text, existing.content_sha256 = record.title, record.text, digest
-        existing.version += 1
-        existing.fetched_at = record.fetched_at
-        existing.snapshot_id = snapshot.id if snapshot else existing.snapshot_id
-        existing.status, existing.removed_at, existing.removal_reason = "active", None, None
-        session.flush()
-        return StoreResult(StoreOutcome.UPDATED, existing.id, existing.version)
-    duplicate_id = session.scalar(
-        select(Item.id).where(Item.source_id == record.source_id, Item.content_sha256 == digest).limit(1)
-    )
-    if duplicate_id is not None:
-        return StoreResult(StoreOutcome.DUPLICATE, duplicate_id, details={"url": record.url})
-    snapshot = add_snapshot(session, record.snapshot) if record.snapshot else None
-    item = Item(
-        source_id=record.source_id,
-        url=record.url,
-        external_id=record.external_id,
-        title=record.title,
-        text=record.text,
-        author=record.author,
-        lang=record.lang,
-        published_at=record.published_at,
-        fetched_at=record.fetched_at,
-        content_sha256=digest,
-        fingerprint=record.fingerprint,
-        snapshot_id=snapshot.id if snapshot else None,
-        flags=list(record.flags),
-    )
-    session.add(item)
+    return store_items(session, [record])[0]
+
+
+def store_items(session: Session, records: Sequence[ItemRecord], *,
+                snapshot_ids: dict[SnapshotKey, int] | None = None) -> list[StoreResult]:
+    """:func:`store_item` for many records at once, with the same outcome as storing them one by one.
+
+    New items (the common case) cost two lookups and two multi-row INSERTs per group of records instead
+    of a dozen ORM statements each; an edit takes the ORM path. ``snapshot_ids`` remembers the
+    responses already stored (the caller keeps it across batches of one crawl and must drop the
+    entries of a rolled-back transaction: pass a copy).
+    """
+    results: list[StoreResult] = []
+    known = snapshot_ids if snapshot_ids is not None else {}
+    start = 0
+    while start < len(records):
+        start = _store_group(session, records, start, results, known)
+    return results
+
+
+def _group_end(records: Sequence[ItemRecord], start: int) -> int:
+    """Records from ``start`` up to (not including) the first URL seen twice: one lookup answers them all."""
+    urls: set[str] = set()
+    end = start
+    while end < len(records) and end - start < MAX_GROUP and records[end].url not in urls:
+        urls.add(records[end].url)
+        end += 1
+    return end
+
+
+def _store_group(session: Session, records: Sequence[ItemRecord], start: int, results: list[StoreResult],
+                 known: dict[SnapshotKey, int]) -> int:
+    """Store records[start:] up to the end of a group or the first edit (which is stored too);
+    returns where the next group starts."""
+    end = _group_end(records, start)
+    group = records[start:end]
+    digests = [record.content_sha256 for record in group]
+    existing = {row.url: row for row in session.execute(
+        select(Item.id, Item.url, Item.content_sha256, Item.version).where(Item.url.in_([r.url for r in group]))
+    )}
+    taken: dict[tuple[str, str], int] = {}
+    hashes = {digest for record, digest in zip(group, digests, strict=True) if record.url not in existing}
+    if hashes:
+        # By hash only: SQLite would otherwise pick the source_id index and scan the whole source.
+        query = select(Item.id, Item.source_id, Item.content_sha256).where(Item.content_sha256.in_(hashes))
+        for item_id, source_id, digest in session.execute(query.order_by(Item.id)):
+            taken.setdefault((source_id, digest), item_id)
+    fresh: list[tuple[int, ItemRecord, str]] = []  # (result index, record, digest) of new items
+    copies: list[tuple[int, int, str]] = []  # (result index, index in fresh, url): duplicates of new items
+    fresh_keys: dict[tuple[str, str], int] = {}
+    placeholder = StoreResult(StoreOutcome.NEW, None)
+    edit: tuple[int, int] | None = None  # (offset in group, stored item id) of the first edit
+    for offset, (record, digest) in enumerate(zip(group, digests, strict=True)):
+        row = existing.get(record.url)
+        if row is not None:
+            if row.content_sha256 == digest:
+                results.append(StoreResult(StoreOutcome.UNCHANGED, row.id, row.version))
+                continue
+            edit = (offset, row.id)
+            break
+        key = (record.source_id, digest)
+        if key in taken:
+            results.append(StoreResult(StoreOutcome.DUPLICATE, taken[key], details={"url": record.url}))
+        elif key in fresh_keys:
+            copies.append((len(results), fresh_keys[key], record.url))
+            results.append(placeholder)
+        else:
+            fresh_keys[key] = len(fresh)
+            fresh.append((len(results), record, digest))
+            results.append(placeholder)
+    ids = _insert_items(session, [(record, digest) for _, record, digest in fresh], known)
+    for (index, _, _), item_id in zip(fresh, ids, strict=True):
+        results[index] = StoreResult(StoreOutcome.NEW, item_id, 1)
+    for index, original, url in copies:
+        results[index] = StoreResult(StoreOutcome.DUPLICATE, ids[original], details={"url": url})
+    if edit is None:
+        return end
+    offset, item_id = edit
+    results.append(_store_edit(session, group[offset], digests[offset], item_id, known))
+    return start + offset + 1
+
+
+def _insert_items(session: Session, new: Sequence[tuple[ItemRecord, str]],
+                  known: dict[SnapshotKey, int]) -> list[int]:
+    """Insert new items and their responses with one multi-row INSERT each; the items' ids, in order."""
+    if not new:
+        return []
+    keys = [snapshot_key(record.snapshot) if record.snapshot else None for record, _ in new]
+    pending: dict[SnapshotKey, dict[str, Any]] = {}
+    for (record, _), key in zip(new, keys, strict=True):
+        if record.snapshot is not None and key is not None and key not in known and key not in pending:
+            pending[key] = _snapshot_row(record.snapshot)
+    if pending:
+        statement = insert(Snapshot).returning(Snapshot.id, sort_by_parameter_order=True)
+        known.update(zip(pending, session.scalars(statement, list(pending.values())), strict=True))
+    items = [{
+        "source_id": record.source_id, "url": record.url, "external_id": record.external_id,
+        "title": record.title, "text": record.text, "author": record.author, "lang": record.lang,
+        "published_at": record.published_at, "fetched_at": record.fetched_at, "content_sha256": digest,
+        "fingerprint": record.fingerprint, "snapshot_id": known[key] if key is not None else None,
+        "flags": list(record.flags), "details": dict(record.details),
+    } for (record, digest), key in zip(new, keys, strict=True)]
+    return list(session.scalars(insert(Item).returning(Item.id, sort_by_parameter_order=True), items))
+
+
+def _store_edit(session: Session, record: ItemRecord, digest: str, item_id: int,
+                known: dict[SnapshotKey, int]) -> StoreResult:
+    """A stored item whose text changed: keep the old text as a version, with the diff, and update it."""
+    existing = session.get_one(Item, item_id)
+    snapshot_id = _snapshot_id(session, record.snapshot, known)
+    session.add(ItemVersion(
+        item_id=existing.id,
+        version=existing.version,
+        title=existing.title,
+        text=existing.text,
+        content_sha256=existing.content_sha256,
+        snapshot_id=existing.snapshot_id,
+        fetched_at=existing.fetched_at,
+        diff=_text_diff(existing.text, record.text),
+    ))
+    existing.title, existing.text, existing.content_sha256 = record.title, record.text, digest
+    existing.version += 1
+    existing.fetched_at = record.fetched_at
+    existing.snapshot_id = snapshot_id if snapshot_id is not None else existing.snapshot_id
+    existing.status, existing.removed_at, existing.removal_reason = "active", None, None
+    if record.details:
+        existing.details = {**(existing.details or {}), **record.details}
+    if record.flags:
+        current = list(existing.flags or [])
+        existing.flags = current + [flag for flag in record.flags if flag not in current]
     session.flush()
-    return StoreResult(StoreOutcome.NEW, item.id, 1)
+    return StoreResult(StoreOutcome.UPDATED, existing.id, existing.version)
 
 
 def known_urls(session: Session, urls: Sequence[str]) -> set[str]:
