@@ -7,24 +7,35 @@
              (monitor.processing.process_pending).
 
 Prints pages/s (wall clock) and CPU ms per page (user+sys of the crawl process and everything it
-started: extraction workers included, the web server excluded: it runs in its own process).
+started: extraction workers included, the web server excluded: it runs in its own process; for Tocsin
+also the parent's side of run_crawl, which reads the child's events). With ``--repeat N`` every figure
+is the median of N runs.
 
-    .venv/bin/python bench/bench_crawl.py [--pages 2000] [--workers -1] [--inline]
+``--memory PAGES`` instead crawls a PAGES-page site once (Tocsin's crawl only; 50,000 is the most one
+sitemap may list) and prints the peak RSS of the crawl process and of the largest extraction worker,
+sampled from /proc, with the crawl process's RSS as the crawl progressed: it must level off, not grow
+with the number of pages.
+
+    .venv/bin/python bench/bench_crawl.py [--pages 2000] [--workers -1] [--inline] [--repeat 3]
+    .venv/bin/python bench/bench_crawl.py --memory 50000
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +51,7 @@ EN_TEXT = ("the prisoner court sentence execution family lawyer judiciary report
 FA_TEXT = ("زندانی دادگاه حکم اعدام خانواده وکیل قوه قضاییه گزارش بند زندان درخواست اتهام انقلاب "
            "دیوان عالی جلسه انتقال انفرادی حقوق فعالان مقامات گفت منابع مطلع هفته ماه استان")
 EN_WORDS, FA_WORDS = EN_TEXT.split(" "), FA_TEXT.split(" ")
+PREBUILT_PAGES = 5000
 
 
 def _sentence(rng: random.Random, words: list[str], n: int) -> str:
@@ -83,13 +95,21 @@ def serve(port_queue: Any, pages: int) -> None:
     """aiohttp server in its own process (the crawler's CPU figures must not include it)."""
     from aiohttp import web
 
-    bodies = [article_page(i) for i in range(pages)]
+    # Small sites are generated up front; a 50,000-page site (~1.5 GB) is generated page by page.
+    prebuilt = [article_page(i) for i in range(pages)] if pages <= PREBUILT_PAGES else []
+    generated = functools.lru_cache(maxsize=256)(article_page)
+
+    def body_of(index: int) -> bytes:
+        return prebuilt[index] if prebuilt else generated(index)
+
     app = web.Application()
     state: dict[str, bytes] = {}
 
     async def page(request: web.Request) -> web.Response:
         index = int(request.match_info["index"])
-        return web.Response(body=bodies[index], content_type="text/html", charset="utf-8")
+        if not 0 <= index < pages:
+            raise web.HTTPNotFound()
+        return web.Response(body=body_of(index), content_type="text/html", charset="utf-8")
 
     async def site_map(request: web.Request) -> web.Response:
         if "map" not in state:
@@ -180,6 +200,12 @@ class Figure:
                 f"{1000 * self.cpu / max(1, self.pages):7.2f} CPU ms/page  {self.note}")
 
 
+def median_figure(runs: list[Figure]) -> Figure:
+    """The median wall time and CPU time of several runs of one mode (pages and note of the first)."""
+    return Figure(runs[0].name, runs[0].pages, statistics.median(f.wall for f in runs),
+                  statistics.median(f.cpu for f in runs), runs[0].note)
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -198,7 +224,98 @@ def run_plain(mode: str, base: str, pages: int, workers: int) -> Figure:
                   pages, time.perf_counter() - t0, children_cpu() - cpu0)
 
 
-def run_tocsin(base: str, pages: int, workers: int, workdir: Path) -> list[Figure]:
+@dataclass
+class RssSampler:
+    """Samples the resident memory of this process's descendants from /proc (Linux), every ``interval``.
+
+    Keeps each process's peak (VmHWM) and the crawl process's RSS over time: the crawl process is the
+    one running ``crawler.child``, its descendants are the extraction workers (and their forkserver).
+    """
+
+    interval: float = 0.5
+    peaks: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid -> (role, peak KiB)
+    crawl_rss: list[tuple[float, int]] = field(default_factory=list)  # (seconds, KiB)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> RssSampler:
+        self._started = time.perf_counter()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        tree = _process_tree()
+        for crawl in (pid for pid in _descendants(tree, os.getpid()) if "crawler.child" in _cmdline(pid)):
+            for pid, role in [(crawl, "crawl"), *((worker, "worker") for worker in _descendants(tree, crawl))]:
+                status = _proc_status(pid)
+                if not status:
+                    continue
+                self.peaks[pid] = (role, max(status.get("VmHWM", 0), self.peaks.get(pid, (role, 0))[1]))
+                if role == "crawl":
+                    self.crawl_rss.append((time.perf_counter() - self._started, status.get("VmRSS", 0)))
+
+    def peak_mb(self, role: str) -> float:
+        return max((kib for r, kib in self.peaks.values() if r == role), default=0) / 1024
+
+
+def _process_tree() -> dict[int, list[int]]:
+    """Parent pid -> child pids, for every process."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="latin-1") as stat:
+                parent = int(stat.read().rpartition(")")[2].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def _descendants(tree: dict[int, list[int]], root: int) -> list[int]:
+    found, todo = [], [root]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    try:
+        with open(f"/proc/{pid}/status", encoding="latin-1") as status:
+            lines = status.read().splitlines()
+    except OSError:
+        return {}
+    values = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "VmRSS"):
+            values[name] = int(value.split()[0])
+    return values
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode("latin-1")
+    except OSError:
+        return ""
+
+
+def tocsin_crawl(base: str, pages: int, workers: int, workdir: Path) -> tuple[Figure, Any, Any]:
+    """Tocsin's crawl of the site into a fresh database; the figure, the database and the config."""
     import yaml
 
     from config.loader import DEFAULTS_DIR, load_config
@@ -216,23 +333,30 @@ def run_tocsin(base: str, pages: int, workers: int, workdir: Path) -> list[Figur
     (config_dir / "settings.yaml").write_text(yaml.safe_dump({
         "crawl": {"autothrottle": False, "obey_robots": False, "max_items_per_run": pages + 10,
                   "concurrent_per_domain": 32},
-        "schedule": {"crawl_timeout": "30m"},
+        "schedule": {"crawl_timeout": "3h"},
     }))
     (config_dir / "sources.yaml").write_text(yaml.safe_dump({"sources": [
         {"id": "bench", "kind": "sitemap", "url": f"{base}/sitemap.xml", "max_age": "30d"}]}))
     database = Database(f"sqlite:///{workdir / 'tocsin.db'}")
     migrate.upgrade(database)
     config = load_config(config_dir)
-    cpu0, t0 = children_cpu(), time.perf_counter()
+    cpu0, own0, t0 = children_cpu(), self_cpu(), time.perf_counter()
     outcome = run_crawl(database=database, config_dir=config_dir, source_id="bench", source_kind="sitemap",
                         source_name="bench", source_url=f"{base}/sitemap.xml", source_tags=[],
-                        timeout=timedelta(minutes=30), log_file=workdir / "crawl.log",
+                        timeout=timedelta(hours=3), log_file=workdir / "crawl.log",
                         scrapy_settings={"TOCSIN_EXTRACTION_WORKERS": workers, "CONCURRENT_REQUESTS": 32})
+    # The parent's share (reading the child's events) is Tocsin's work too.
+    cpu = children_cpu() - cpu0 + self_cpu() - own0
     crawl = Figure("tocsin: fetch + extract + store + evidence", len(outcome.new_item_ids),
-                   time.perf_counter() - t0, children_cpu() - cpu0, f"({outcome.status})")
+                   time.perf_counter() - t0, cpu, f"({outcome.status})")
     with database.read() as session:
         stored, snapshots = count_rows(session, Item), count_rows(session, Snapshot)
     crawl.note += f" {stored} items, {snapshots} snapshots"
+    return crawl, database, config
+
+
+def run_tocsin(base: str, pages: int, workers: int, workdir: Path) -> list[Figure]:
+    crawl, database, config = tocsin_crawl(base, pages, workers, workdir)
     figures = [crawl]
     try:
         from monitor.processing import process_pending
@@ -252,11 +376,29 @@ def run_tocsin(base: str, pages: int, workers: int, workdir: Path) -> list[Figur
     return figures
 
 
+def run_memory(base: str, pages: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as workdir, RssSampler() as sampler:
+        crawl, database, _config = tocsin_crawl(base, pages, workers, Path(workdir))
+        database.dispose()
+    print(crawl.line())
+    print(f"peak RSS: crawl process {sampler.peak_mb('crawl'):.0f} MB, largest extraction worker "
+          f"{sampler.peak_mb('worker'):.0f} MB (sampled every {sampler.interval} s)")
+    if sampler.crawl_rss:
+        end = sampler.crawl_rss[-1][0]
+        marks = []
+        for share in (0.1, 0.25, 0.5, 0.75, 1.0):
+            _at, kib = next(sample for sample in sampler.crawl_rss if sample[0] >= share * end - 1e-9)
+            marks.append(f"{share:.0%}: {kib / 1024:.0f} MB")
+        print("crawl process RSS as the crawl went on (share of its duration): " + ", ".join(marks))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=-1, help="extraction processes (-1 = one per core)")
     parser.add_argument("--inline", action="store_true", help="also measure extraction inline (no pool)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of every mode; figures are medians")
+    parser.add_argument("--memory", type=int, metavar="PAGES", help="only measure memory on a PAGES-page crawl")
     parser.add_argument("--child", choices=["bare", "extract"], help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -264,29 +406,44 @@ def main() -> None:
         child_crawl(args.child, args.base, args.workers)
         return
 
+    pages = args.memory or args.pages
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()
-    server = context.Process(target=serve, args=(ports, args.pages), daemon=True)
+    server = context.Process(target=serve, args=(ports, pages), daemon=True)
     server.start()
     base = f"http://127.0.0.1:{ports.get(timeout=120)}"
     sample = article_page(1)
-    print(f"site: {args.pages} pages of ~{len(sample) // 1024} KB (1 in 3 Persian), served by aiohttp "
-          f"in its own process; {os.cpu_count()} cores")
-    figures = [run_plain("bare", base, args.pages, args.workers),
-               run_plain("extract", base, args.pages, args.workers)]
-    if args.inline:
-        inline = run_plain("extract", base, args.pages, 0)
-        inline.name = "extract: download + extraction inline"
-        figures.append(inline)
-    with tempfile.TemporaryDirectory() as workdir:
-        figures += run_tocsin(base, args.pages, args.workers, Path(workdir))
+    print(f"site: {pages} pages of ~{len(sample) // 1024} KB (1 in 3 Persian), served by aiohttp "
+          f"in its own process; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    if args.memory:
+        run_memory(base, pages, args.workers)
+        server.terminate()
+        return
+    runs: dict[str, list[Figure]] = {}
+    for _ in range(args.repeat):
+        figures = [run_plain("bare", base, pages, args.workers), run_plain("extract", base, pages, args.workers)]
+        if args.inline:
+            inline = run_plain("extract", base, pages, 0)
+            inline.name = "extract: download + extraction inline"
+            figures.append(inline)
+        with tempfile.TemporaryDirectory() as workdir:
+            figures += run_tocsin(base, pages, args.workers, Path(workdir))
+        for figure in figures:
+            runs.setdefault(figure.name, []).append(figure)
     server.terminate()
-    for figure in figures:
+    medians = [median_figure(group) for group in runs.values()]
+    if args.repeat > 1:
+        print(f"median of {args.repeat} runs:")
+    for figure in medians:
         print(figure.line())
-    extract = figures[1]
-    full = next((f for f in figures if f.name.startswith("tocsin: full")), figures[-1])
-    overhead = full.cpu / max(1, full.pages) / (extract.cpu / max(1, extract.pages)) - 1
-    print(f"Tocsin's own work on top of download + extraction: {overhead:+.0%} CPU per page (target <= +25%)")
+    extract = medians[1]
+    full = next((f for f in medians if f.name.startswith("tocsin: full")), medians[-1])
+    crawl = next(f for f in medians if f.name.startswith("tocsin: fetch"))
+    per_page = extract.cpu / max(1, extract.pages)
+    for label, figure in (("crawl (fetch, extract, store, evidence)", crawl), ("full pipeline", full)):
+        overhead = figure.cpu / max(1, figure.pages) / per_page - 1
+        print(f"Tocsin's own work on top of download + extraction, {label}: {overhead:+.0%} CPU per page "
+              "(target <= +25%)")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS of the largest crawl process: {peak:.0f} MB; load average now {os.getloadavg()[0]:.1f} "
           f"(other work on the machine slows the wall-clock figures, less the CPU ones)")

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from crawler.encoding import decode_body, looks_binary
 from crawler.extract import Extracted, ExtractionOverrides, extract_article
+from storage.records import BodyEvidence
 
 log = logging.getLogger(__name__)
-PRELOAD = ["crawler.extract", "crawler.encoding"]
+PRELOAD = ["crawler.extract", "crawler.encoding", "storage.records"]
 MAX_AUTO_WORKERS = 4
 
 
@@ -34,6 +35,8 @@ class PageJob:
     header_charset: str | None
     encoding_override: str | None
     overrides: ExtractionOverrides
+    # Also compress and hash the body for the evidence snapshot, here rather than on the event loop.
+    keep_evidence: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class PageResult:
     encoding: str | None = None
     suspicious: bool = False
     decode_note: str | None = None
+    evidence: BodyEvidence | None = None
 
 
 def process_page(job: PageJob) -> PageResult:
@@ -53,7 +57,8 @@ def process_page(job: PageJob) -> PageResult:
         return PageResult(skip_reason="empty body")
     decoded = decode_body(job.body, header_charset=job.header_charset, override=job.encoding_override)
     extracted = extract_article(decoded.text, job.url, overrides=job.overrides)
-    return PageResult(None, extracted, decoded.encoding, decoded.suspicious, decoded.reason)
+    evidence = BodyEvidence.of(job.body) if job.keep_evidence else None
+    return PageResult(None, extracted, decoded.encoding, decoded.suspicious, decoded.reason, evidence)
 
 
 def auto_workers() -> int:
