@@ -49,7 +49,7 @@ from config.loader import TocsinConfig, load_config
 from crawler.runner import recheck_due
 from monitor import instance_lock, scheduling
 from monitor.app import App
-from monitor.crawling import crawl_source
+from monitor.crawling import crawl_source, run_analysis
 from monitor.dispatch import dispatch_due, run_digests
 from monitor.errors import ServiceError
 from monitor.health import (
@@ -137,6 +137,7 @@ class MatchWorker:
 
     def match(self, item_ids: list[int]) -> None:
         app, metrics = self.service.app, self.service.metrics
+        matched_any = False
         for item_id in item_ids:
             if self.service.stop.is_set():
                 return  # left pending in the database: the next start sweeps it
@@ -155,8 +156,21 @@ class MatchWorker:
             metrics.matches.inc(report.matches)
             metrics.alerts.labels("new").inc(len(report.alerts_new))
             metrics.alerts.labels("updated").inc(len(report.alerts_updated))
+            matched_any = matched_any or report.matches > 0
             if report.alerts_new or report.alerts_updated:
                 self.service.dispatcher.wake()
+        if matched_any:
+            self.analyze()
+
+    def analyze(self) -> None:
+        """Surges and escalation ladders over what was just matched (idempotent), then send what it raised."""
+        try:
+            raised = run_analysis(self.service.app)
+        except Exception:
+            log.exception("early-warning analysis failed; it runs again after the next match")
+            return
+        if raised:
+            self.service.dispatcher.wake()
 
 
 class DispatchWorker:
