@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models import Alert, CrawlRun, Delivery, Item, ItemVersion, Match, Snapshot, Source, utcnow
+from storage.models import CrawlRun, Item, ItemVersion, Match, Snapshot, Source, utcnow
 from storage.records import ItemRecord, SnapshotRecord, StoreOutcome, StoreResult
 
 # --- sources and crawl runs -------------------------------------------------------------------------
@@ -257,13 +257,6 @@ def _store_edit(session: Session, record: ItemRecord, digest: str, item_id: int,
     return StoreResult(StoreOutcome.UPDATED, existing.id, existing.version)
 
 
-def known_urls(session: Session, urls: Sequence[str]) -> set[str]:
-    """Which of these canonical URLs are already stored (to skip re-fetching articles)."""
-    if not urls:
-        return set()
-    return set(session.scalars(select(Item.url).where(Item.url.in_(list(urls)))))
-
-
 def pending_items(session: Session, *, limit: int = 500, item_ids: Sequence[int] | None = None) -> list[Item]:
     """Items whose current version has not been matched yet, oldest first."""
     query = select(Item).where(Item.matched_version < Item.version, Item.status == "active")
@@ -287,40 +280,10 @@ def count_rows(session: Session, model: type[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-# --- matches, alerts, outbox ------------------------------------------------------------------------
+# --- matches (alerts and the outbox live in storage/alerts_repo.py) ---------------------------------
 
 
 def add_match(session: Session, match: Match) -> Match:
     session.add(match)
     session.flush()
     return match
-
-
-def alert_by_key(session: Session, dedup_key: str) -> Alert | None:
-    return session.scalars(select(Alert).where(Alert.dedup_key == dedup_key)).one_or_none()
-
-
-def list_alerts(
-    session: Session, *, state: str | None = None, failed: bool = False, limit: int = 50
-) -> list[Alert]:
-    query = select(Alert)
-    if state:
-        query = query.where(Alert.state == state)
-    if failed:
-        query = query.where(Alert.id.in_(select(Delivery.alert_id).where(Delivery.status == "dead")))
-    return list(session.scalars(query.order_by(Alert.id.desc()).limit(limit)))
-
-
-def due_deliveries(session: Session, *, now: datetime, limit: int = 100) -> list[Delivery]:
-    query = (
-        select(Delivery)
-        .where(Delivery.status.in_(["pending", "sending"]), Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
-def known_urls_for_source(session: Session, source_id: str) -> list[str]:
-    """Every canonical URL already stored for a source (incremental crawling skips them)."""
-    return list(session.scalars(select(Item.url).where(Item.source_id == source_id)))
