@@ -122,7 +122,10 @@ class Item(Base):
     """One article or post. ``url`` is the canonical URL (unique); text is stored as published."""
 
     __tablename__ = "items"
-    __table_args__ = (Index("ix_items_pending_match", "matched_version"),)
+    __table_args__ = (
+        Index("ix_items_pending_match", "matched_version"),
+        Index("ix_items_removed", "status", "removed_at"),  # the removal-alert sweep
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
@@ -148,6 +151,9 @@ class Item(Base):
     # page was decoded, the snapshot of the response that showed the item gone.
     details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     checked_at: Mapped[datetime | None]  # last edit/deletion re-check (crawler.recheck)
+    # The ``article_removed`` alert raised for the latest removal (monitor.removals): set in the alert's own
+    # transaction, so a removal with no alert yet is found again after a crash.
+    removal_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
 
     source: Mapped[Source] = relationship()
     snapshot: Mapped[Snapshot | None] = relationship()
