@@ -341,8 +341,7 @@ def tocsin_crawl(base: str, pages: int, workers: int, workdir: Path) -> tuple[Fi
     migrate.upgrade(database)
     config = load_config(config_dir)
     cpu0, own0, t0 = children_cpu(), self_cpu(), time.perf_counter()
-    outcome = run_crawl(database=database, config_dir=config_dir, source_id="bench", source_kind="sitemap",
-                        source_name="bench", source_url=f"{base}/sitemap.xml", source_tags=[],
+    outcome = run_crawl(database=database, config=config, source=config.source("bench"),
                         timeout=timedelta(hours=3), log_file=workdir / "crawl.log",
                         scrapy_settings={"TOCSIN_EXTRACTION_WORKERS": workers, "CONCURRENT_REQUESTS": 32})
     # The parent's share (reading the child's events) is Tocsin's work too.

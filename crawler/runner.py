@@ -1,8 +1,11 @@
 """Run one crawl in a child process, with a hard timeout, and record it as a crawl run.
 
-The parent never imports Scrapy's reactor. It reads the child's ``TOCSIN {json}`` lines as they come, so
-each stored item can be matched at once (``on_item``), and kills the child's process group on timeout.
-Two kinds of crawl: a source (``run_crawl``) and the edit/deletion re-check (``recheck_due``).
+The parent never imports Scrapy's reactor. It hands the child the configuration it runs with (a
+:class:`crawler.plan.CrawlPlan` on the child's stdin: the child never reads the user's files, which may be
+mid-edit or broken) and keeps that pipe open as the child's lifeline (crawler.lifeline: the crawl and its
+workers die with this process, even on SIGKILL). It reads the child's ``TOCSIN {json}`` lines as they
+come, so each stored item can be matched at once (``on_item``), and kills the child's process group on
+timeout. Two kinds of crawl: a source (``run_crawl``) and the edit/deletion re-check (``recheck_due``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from config.loader import TocsinConfig
+from config.sources import SourceBase
 from crawler.pipelines import EVENT_PREFIX
+from crawler.plan import CrawlPlan, recheck_plan, source_plan
 from storage.crawl_repo import finish_source_run
 from storage.db import Database
 from storage.repository import start_crawl_run, sync_source
@@ -72,16 +78,37 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _run_child(arguments: list[str], *, timeout: timedelta, on_event: Callable[[dict[str, Any]], None],
-               log_file: Path | None, stop_event: threading.Event | None) -> _ChildResult:
-    """Run ``python -m crawler.child ARGS`` in its own process group, streaming its events."""
-    command = [sys.executable, "-m", "crawler.child", *arguments]
+def child_command(plan: CrawlPlan, origin: Path) -> list[str]:
+    """The child's command line: only labels for ``ps`` (never a secret); the plan goes on stdin."""
+    work = plan.work
+    label = ["--recheck"] if work.task == "recheck" else ["--source", work.source.id]
+    return [sys.executable, "-m", "crawler.child", "--plan", "-", "--die-with-parent",
+            "--origin", str(origin), *label]
+
+
+def _send_plan(process: subprocess.Popen[str], plan: CrawlPlan) -> None:
+    """Write the plan as one line and keep the pipe open: its end is the child's signal to die."""
+    assert process.stdin is not None
+    try:
+        process.stdin.write(plan.to_json() + "\n")
+        process.stdin.flush()
+    except (BrokenPipeError, OSError) as exc:  # the child died before reading: judged by its exit
+        log.warning("could not hand the crawl plan to the crawl process: %s", exc)
+
+
+def _run_child(plan: CrawlPlan, origin: Path, *, timeout: timedelta,
+               on_event: Callable[[dict[str, Any]], None], log_file: Path | None,
+               stop_event: threading.Event | None) -> _ChildResult:
+    """Run ``python -m crawler.child`` with ``plan`` in its own process group, streaming its events."""
+    command = child_command(plan, origin)
     stderr = open(log_file, "a", encoding="utf-8") if log_file else subprocess.DEVNULL  # noqa: SIM115
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                       os.environ.get("PYTHONPATH")]))}
     done: dict[str, Any] | None = None
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, encoding="utf-8",
-                               start_new_session=True, env=env)
+    # close_fds (the default) keeps this pipe's write end out of every other child, so only this
+    # process's death (or the close below, after the child is gone) ends the child's lifeline.
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                               encoding="utf-8", start_new_session=True, close_fds=True, env=env)
     timed_out = threading.Event()
 
     def _on_timeout() -> None:
@@ -99,6 +126,7 @@ def _run_child(arguments: list[str], *, timeout: timedelta, on_event: Callable[[
                     return
         threading.Thread(target=_watch_stop, daemon=True).start()
     try:
+        _send_plan(process, plan)
         assert process.stdout is not None
         for line in process.stdout:
             if not line.startswith(EVENT_PREFIX):
@@ -117,6 +145,9 @@ def _run_child(arguments: list[str], *, timeout: timedelta, on_event: Callable[[
         if process.poll() is None:
             _kill_group(process)
             process.wait()
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
         if log_file:
             stderr.close()  # type: ignore[union-attr]
     stopped = stop_event is not None and stop_event.is_set() and done is None
@@ -157,20 +188,12 @@ def judge_crawl(
     return "ok", None
 
 
-def _settings_arguments(scrapy_settings: dict[str, Any] | None) -> list[str]:
-    return ["--settings-json", json.dumps(scrapy_settings)] if scrapy_settings else []
-
-
 def run_crawl(
     *,
     database: Database,
-    config_dir: Path,
-    source_id: str,
-    source_kind: str,
-    source_name: str,
-    source_url: str,
-    source_tags: list[str],
-    timeout: timedelta,
+    config: TocsinConfig,
+    source: SourceBase,
+    timeout: timedelta | None = None,
     on_item: Callable[[int], None] | None = None,
     log_file: Path | None = None,
     stop_event: threading.Event | None = None,
@@ -178,11 +201,17 @@ def run_crawl(
 ) -> CrawlOutcome:
     """Crawl one source in a child process and record the run and the source's health.
 
-    ``scrapy_settings`` overrides Scrapy settings in the child (tests turn delays and backoff down).
+    The child crawls ``source`` with ``config``'s crawl settings, exactly as given: it never reads the
+    configuration directory. ``timeout`` defaults to the source's ``schedule.timeout``, else
+    ``schedule.crawl_timeout``. ``scrapy_settings`` overrides Scrapy settings in the child (tests turn
+    delays and backoff down).
     """
+    timeout = timeout or source.schedule.timeout or config.settings.schedule.crawl_timeout
+    plan = source_plan(config, source, database_url=database.url, timeout=timeout, scrapy=scrapy_settings)
+    source_id = source.id
     with database.write() as session:
-        sync_source(session, source_id=source_id, kind=source_kind, name=source_name, url=source_url,
-                    tags=source_tags)
+        sync_source(session, source_id=source_id, kind=source.kind, name=source.label, url=source.url,
+                    tags=list(source.tags))
         run_id = start_crawl_run(session, source_id).id
     outcome = CrawlOutcome(source_id=source_id, run_id=run_id, status="failed")
 
@@ -193,9 +222,7 @@ def run_crawl(
             if on_item is not None:
                 on_item(int(event["id"]))
 
-    arguments = ["--config", str(config_dir), "--source", source_id, "--database-url", database.url,
-                 *_settings_arguments(scrapy_settings)]
-    child = _run_child(arguments, timeout=timeout, on_event=_on_event, log_file=log_file,
+    child = _run_child(plan, config.directory, timeout=timeout, on_event=_on_event, log_file=log_file,
                        stop_event=stop_event)
     outcome.stats = child.stats
     if child.timed_out:
@@ -221,8 +248,8 @@ def run_crawl(
 def recheck_due(
     *,
     database: Database,
-    config_dir: Path,
-    timeout: timedelta,
+    config: TocsinConfig,
+    timeout: timedelta | None = None,
     limit: int = 200,
     on_item: Callable[[int], None] | None = None,
     on_removed: Callable[[int, str], None] | None = None,
@@ -234,8 +261,13 @@ def recheck_due(
 
     ``on_item(id)`` is called for each item whose text changed (a new version, to be matched again),
     ``on_removed(id, reason)`` for each item newly marked removed (state media deleting an article is
-    itself worth an alert). Items checked within the last hour are left for the next call.
+    itself worth an alert). Items checked within the last hour are left for the next call. The child
+    uses ``config``'s sources and crawl settings, never the files; ``timeout`` defaults to
+    ``schedule.crawl_timeout``.
     """
+    timeout = timeout or config.settings.schedule.crawl_timeout
+    plan = recheck_plan(config, database_url=database.url, timeout=timeout, limit=limit,
+                        scrapy=scrapy_settings)
     outcome = RecheckOutcome(status="failed")
 
     def _on_event(event: dict[str, Any]) -> None:
@@ -248,9 +280,7 @@ def recheck_due(
             if on_removed is not None:
                 on_removed(int(event["id"]), str(event.get("reason", "")))
 
-    arguments = ["--config", str(config_dir), "--recheck", "--database-url", database.url,
-                 "--limit", str(limit), *_settings_arguments(scrapy_settings)]
-    child = _run_child(arguments, timeout=timeout, on_event=_on_event, log_file=log_file,
+    child = _run_child(plan, config.directory, timeout=timeout, on_event=_on_event, log_file=log_file,
                        stop_event=stop_event)
     outcome.stats = child.stats
     outcome.checked = int(outcome.stats.get("tocsin/recheck_targets", 0))

@@ -33,12 +33,8 @@ def crawl_source(app: App, source: SourceBase, *, on_item: Callable[[int], None]
     timeout = source.schedule.timeout or app.config.settings.schedule.crawl_timeout
     return run_crawl(
         database=app.database,
-        config_dir=app.config.directory,
-        source_id=source.id,
-        source_kind=source.kind,
-        source_name=source.label,
-        source_url=source.url,
-        source_tags=list(source.tags),
+        config=app.config,
+        source=source,
         timeout=timeout,
         on_item=on_item,
         log_file=app.log_dir / "crawl.log",

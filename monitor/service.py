@@ -315,7 +315,7 @@ class Service:
         app = self.app
         outcome = recheck_due(
             database=app.database,
-            config_dir=app.config.directory,
+            config=app.config,
             timeout=app.config.settings.schedule.crawl_timeout,
             on_item=self.matcher.submit,
             on_removed=self._item_removed,

@@ -58,16 +58,16 @@ class CrawlEnv:
                                                                      allow_unicode=True), encoding="utf-8")
 
     def crawl(self, source_id: str, **kwargs: Any) -> CrawlOutcome:
-        source = load_config(self.config_dir).source(source_id)
+        config = load_config(self.config_dir)
         return run_crawl(
-            database=self.database, config_dir=self.config_dir, source_id=source.id, source_kind=source.kind,
-            source_name=source.label, source_url=source.url, source_tags=list(source.tags),
+            database=self.database, config=config, source=config.source(source_id),
             timeout=kwargs.pop("timeout", timedelta(seconds=90)), log_file=self.root / "crawl.log",
             scrapy_settings=self.scrapy, **kwargs,
         )
 
     def recheck(self, **kwargs: Any) -> RecheckOutcome:
-        return recheck_due(database=self.database, config_dir=self.config_dir, timeout=timedelta(seconds=90),
+        return recheck_due(database=self.database, config=load_config(self.config_dir),
+                           timeout=timedelta(seconds=90),
                            log_file=self.root / "crawl.log", scrapy_settings=self.scrapy, **kwargs)
 
     def log(self) -> str:
