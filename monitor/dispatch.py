@@ -5,7 +5,7 @@ How a delivery travels (statuses of ``Delivery``)::
     pending --claim--> sending --ok--> sent
        ^                  |  \\--failed, attempts left--> pending (exponential backoff with jitter)
        |                  |   \\--429--> pending at Retry-After (not counted as a failure)
-       |                  \\--failed N times--> dead --`tocsin alerts retry ID`--> pending
+       |                  \\--failed N times, or once for good--> dead --`tocsin alerts retry ID`--> pending
        +-- quiet hours (deferred) ; held (digest) / overflow (rate limit) --> folded into one bundle message
 
 At most once more. The claim (``sending``, lease ``alerts.send_lease``) is committed before the send, and
@@ -13,6 +13,12 @@ each chunk's success right after it. A process killed after Telegram or the SMTP
 message but before that commit resends exactly that message once, when the lease expires: nothing else
 is ever sent twice, and nothing is lost. An attempt the crash cut short stays in ``delivery_attempts``
 with outcome ``interrupted`` and counts as a failure, so a crash loop cannot resend forever.
+
+Failures for good. A failure no retry can fix (``SendResult.permanent``: chat not found, token revoked,
+SMTP 5xx; see ``monitor.delivery_failures``) makes the delivery dead at once. Whenever a delivery goes
+dead, the channel gets one operator alert (key ``channel:NAME:dead``): refreshed, not resent, while
+it is open; at most one new one per channel per ``CHANNEL_ALERT_WINDOW``; resolved by the channel's
+next successful send, so the next breakage is news again.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
 from monitor import notify
+from monitor.alerts import raise_operator_alert, resolve_operator_alert
 from monitor.messages import (
     AlertView,
     render_digest,
@@ -62,6 +69,7 @@ EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "email"})
 PACE_SECONDS = {"tgram": 1.0, "telegram": 1.0}  # Telegram allows about one message a second per chat
 MAX_PACE_WAIT = 5.0  # a channel that must wait longer than this is left for the next run
 TEST_HOOK_ENV = "TOCSIN_DISPATCH_TEST_HOOK"  # "after_send:N": stop (for a kill) after the Nth accepted send
+CHANNEL_ALERT_WINDOW = timedelta(hours=6)  # at most one new "deliveries go dead" alert per channel per window
 INTERRUPTED = ("the dispatcher stopped (crash or kill) before recording the result; the message in flight "
                "may have been delivered and is sent again")
 
@@ -234,6 +242,40 @@ def run_digests(database: Database, config: TocsinConfig, *, now: datetime | Non
         return fold_digests(session, config, now=now or utcnow(), channels=channels)
 
 
+# --- telling the operator that a channel's deliveries go dead ----------------------------------------
+
+
+def channel_alert_key(channel: str) -> str:
+    return f"channel:{channel}:dead"
+
+
+def report_dead_delivery(session: Session, config: TocsinConfig, delivery: Delivery, reason: str, *,
+                         now: datetime) -> bool:
+    """One operator alert for a channel whose deliveries go dead (no storm); True when a new one was raised.
+
+    A dead operator alert raises nothing: it would go to the operator channel, which is what failed.
+    """
+    if delivery.alert.kind == "operator":
+        log.error("operator alert %d could not be delivered to %s either: %s", delivery.alert_id,
+                  delivery.channel, reason)
+        return False
+    key = channel_alert_key(delivery.channel)
+    latest = repo.latest_operator_alert(session, key)
+    is_open = latest is not None and latest.state in ("new", "updated")
+    if latest is not None and not is_open and now - latest.first_seen_at < CHANNEL_ALERT_WINDOW:
+        log.info("channel %s: operator already alerted at %s; not alerting again before %s", delivery.channel,
+                 latest.first_seen_at, latest.first_seen_at + CHANNEL_ALERT_WINDOW)
+        return False
+    decision = raise_operator_alert(
+        session, config, key=key, now=now,
+        title=f"Channel {delivery.channel}: alerts are not getting through",
+        summary=(f"A message for alert {delivery.alert_id} was given up: {reason}. Fix the channel, then "
+                 "re-send what it missed with `tocsin alerts retry ID` (`tocsin alerts list --failed` lists "
+                 "them)."),
+    )
+    return decision.created
+
+
 # --- claiming, sending, recording -------------------------------------------------------------------
 
 
@@ -289,9 +331,8 @@ class _Run:
         decision = gate(channel if url else None, channel_name=delivery.channel, delivery_kind=delivery.kind,
                         severity=alert.severity, alert_state=alert.state, now=now)
         if decision.action is Action.DEAD:
-            delivery.status, delivery.last_error = "dead", decision.reason
-            self.report.dead.append(delivery.id)
             log.error("delivery %d to %s is dead: %s", delivery.id, delivery.channel, decision.reason)
+            self._dead(session, delivery, decision.reason or "cannot be sent", now)
             return None
         if decision.action is Action.SKIP:
             delivery.status, delivery.last_error = "skipped", decision.reason
@@ -332,6 +373,11 @@ class _Run:
                 self.report.bundles.append(delivery.alert_id)
         return self._claim(session, delivery, url, now)
 
+    def _dead(self, session: Session, delivery: Delivery, reason: str, now: datetime) -> None:
+        delivery.status, delivery.last_error = "dead", reason
+        self.report.dead.append(delivery.id)
+        report_dead_delivery(session, self.config, delivery, reason, now=now)
+
     def _claim(self, session: Session, delivery: Delivery, url: str, now: datetime) -> _Job:
         interrupted = repo.open_attempt(session, delivery.id)
         if interrupted is not None:
@@ -353,7 +399,7 @@ class _Run:
                     delivery.chunks_sent, problem)
 
     def send(self, job: _Job) -> None:
-        sent, error, retry_after = job.start, job.render_error, None
+        sent, error, retry_after, permanent = job.start, job.render_error, None, job.render_error is not None
         for index in range(job.start, len(job.messages) if error is None else job.start):
             message = job.messages[index]
             self.pacer.wait(job.channel)
@@ -362,6 +408,7 @@ class _Run:
             self.pacer.sent(job.channel, scheme_of(job.url))
             if not result.ok:
                 error, retry_after = result.error or "send failed", result.retry_after
+                permanent = result.permanent
                 break
             _test_hook("after_send")
             sent = index + 1
@@ -369,7 +416,7 @@ class _Run:
                 self._record_progress(job, sent)
         if error is None and not job.messages:
             error = "nothing to send (the message rendered empty)"
-        self._finish(job, sent=sent, error=error, retry_after=retry_after)
+        self._finish(job, sent=sent, error=error, retry_after=retry_after, permanent=permanent)
 
     def _ours(self, session: Session, job: _Job) -> Delivery | None:
         delivery = session.get_one(Delivery, job.delivery_id)
@@ -385,7 +432,8 @@ class _Run:
                 delivery.chunks_sent = sent
                 session.get_one(DeliveryAttempt, job.attempt_id).chunks_after = sent
 
-    def _finish(self, job: _Job, *, sent: int, error: str | None, retry_after: float | None) -> None:
+    def _finish(self, job: _Job, *, sent: int, error: str | None, retry_after: float | None,
+                permanent: bool = False) -> None:
         now = self.clock()
         with self.database.write() as session:
             delivery = self._ours(session, job)
@@ -397,6 +445,8 @@ class _Run:
                 delivery.status, delivery.delivered_at, delivery.last_error = "sent", now, None
                 attempt.outcome = "sent"
                 self.report.sent.append(delivery.id)
+                if resolve_operator_alert(session, key=channel_alert_key(delivery.channel)):
+                    log.info("channel %s delivers again: its operator alert is resolved", delivery.channel)
                 return
             attempt.error, attempt.retry_after = error, retry_after
             self.resting.add(delivery.channel)
@@ -411,12 +461,16 @@ class _Run:
                 return
             attempt.outcome, delivery.last_error = "failed", error
             session.flush()
+            if permanent:
+                log.error("delivery %d to %s is dead, not retried (no retry can fix this): %s", delivery.id,
+                          delivery.channel, error)
+                self._dead(session, delivery, error, now)
+                return
             failures = repo.failed_attempts(session, delivery.id)
             if failures >= self.settings.max_attempts:
-                delivery.status = "dead"
-                self.report.dead.append(delivery.id)
                 log.error("delivery %d to %s is dead after %d failed attempts: %s", delivery.id,
                           delivery.channel, failures, error)
+                self._dead(session, delivery, error, now)
                 return
             delivery.status = "pending"
             delivery.next_attempt_at = now + backoff(failures, base=self.settings.retry_base,

@@ -8,6 +8,9 @@ dispatcher owns retries, pacing and backoff. What this wrapper adds to Apprise 2
 - ``add()`` returning False and a NOMATCH outcome count as failures.
 - Telegram 429: Apprise ignores ``retry_after``; it is read back from what the plugin logged
   (Telegram's "retry after N" description, or the ``retry_after`` of the response body).
+- Failures that no retry can fix (a chat that does not exist, a revoked token, an SMTP 5xx, a URL
+  that cannot work) come back ``permanent`` with a reason the operator can act on
+  (``monitor.delivery_failures``), so the dispatcher gives up at once instead of after hours.
 - Secrets (tokens, passwords from the URL) are scrubbed from every error and from Apprise's log
   records, which this module routes to the ``monitor.notify.apprise`` logger.
 
@@ -36,6 +39,8 @@ from apprise.plugins.email import NotifyEmail
 from apprise.plugins.email.common import SecureMailMode
 from apprise.plugins.telegram import NotifyTelegram
 
+from monitor.delivery_failures import Verdict, classify
+
 TELEGRAM_API_ENV = "TOCSIN_TELEGRAM_API_URL"
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
 BODY_FORMATS = {
@@ -51,11 +56,13 @@ _apprise_log = logging.getLogger("monitor.notify.apprise")
 
 @dataclass(frozen=True)
 class SendResult:
-    """Outcome of one send. ``retry_after``: seconds the service asked us to wait (429)."""
+    """Outcome of one send. ``retry_after``: seconds the service asked us to wait (429).
+    ``permanent``: retrying cannot help; ``error`` then says what to fix."""
 
     ok: bool
     error: str | None = None
     retry_after: float | None = None
+    permanent: bool = False
 
 
 # --- secrets ----------------------------------------------------------------------------------
@@ -267,6 +274,13 @@ CHANNEL_CHECKS: dict[type[NotifyBase], Callable[[NotifyBase], str | None]] = {
 }
 
 
+# Which failure classifier of monitor.delivery_failures reads a plugin's log, by plugin class.
+FAILURE_KINDS: dict[type[NotifyBase], str] = {
+    NotifyEmail: "email",
+    NotifyTelegram: "telegram",
+}
+
+
 @cache
 def _known_schemes() -> frozenset[str]:
     schemes: set[str] = set()
@@ -369,8 +383,16 @@ def _describe(status: str, entries: list[tuple[str, str]]) -> str:
         for level, m in entries
         if level == "DEBUG" and m.startswith("Socket Exception:")
     ]
-    text = "; ".join(dict.fromkeys(said + detail)) or f"Apprise reported {status}"
+    return _clip("; ".join(dict.fromkeys(said + detail)) or f"Apprise reported {status}")
+
+
+def _clip(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _classify(plugin: NotifyBase, messages: list[str]) -> Verdict:
+    kind = next((name for cls, name in FAILURE_KINDS.items() if isinstance(plugin, cls)), "")
+    return classify(kind, messages)
 
 
 def send(url: str, *, title: str, body: str, body_format: str) -> SendResult:
@@ -383,12 +405,15 @@ def send(url: str, *, title: str, body: str, body_format: str) -> SendResult:
         return SendResult(False, f"unknown body_format {body_format!r}")
     try:
         plugin, problem = _instantiate(url)
-        if plugin is None:
-            return SendResult(False, problem)
-        _prepare(plugin)
+        if plugin is None:  # the URL cannot work until the configuration changes
+            return SendResult(False, f"channel URL: {problem}", permanent=True)
+        try:
+            _prepare(plugin)
+        except ValueError as exc:  # TOCSIN_TELEGRAM_API_URL is not a URL
+            return SendResult(False, scrub(str(exc)), permanent=True)
         apobj = apprise.Apprise(asset=_asset())
         if not apobj.add(plugin):
-            return SendResult(False, "Apprise refused to load this URL")
+            return SendResult(False, "channel URL: Apprise refused to load it", permanent=True)
         result = apobj.notify(
             body=body, title=title, body_format=BODY_FORMATS[body_format], log_level=logging.DEBUG
         )
@@ -396,10 +421,10 @@ def send(url: str, *, title: str, body: str, body_format: str) -> SendResult:
         if status == "SUCCESS":
             return SendResult(True)
         entries = [(e.level, scrub(e.message)) for e in result.logs()]
-        return SendResult(
-            False,
-            scrub(_describe(status, entries)),
-            _retry_after([m for _, m in entries]),
-        )
+        retry_after = _retry_after([m for _, m in entries])
+        verdict = _classify(plugin, [m for _, m in entries]) if retry_after is None else None
+        if verdict is not None and verdict.permanent and verdict.reason:
+            return SendResult(False, scrub(_clip(verdict.reason)), permanent=True)
+        return SendResult(False, scrub(_describe(status, entries)), retry_after)
     except Exception as exc:  # sending returns a result, never raises
         return SendResult(False, scrub(f"{type(exc).__name__}: {exc}"))
