@@ -122,6 +122,11 @@ class ServiceSettings(Strict):
     keep_matched_evidence: bool = Field(
         default=True, description="never prune raw pages of items that matched a rule (alert evidence)")
     crawl_run_retention: Duration = timedelta(days=90)
+    delivery_attempt_retention: Duration = Field(
+        default=timedelta(days=90),
+        description="send attempts of finished deliveries kept this long (`tocsin alerts show`)")
+    http_cache_retention: Duration = Field(
+        default=timedelta(days=90), description="ETag/Last-Modified of URLs not refreshed for this long")
 
 
 class Settings(Strict):

@@ -4,7 +4,11 @@
   oldest ones beyond ``evidence_max_bytes``, are pruned. The SHA-256, size, headers and fetch time stay,
   so an exported record still says what was fetched and can be checked against another copy. Bodies of
   items that matched a rule are the alerts' evidence and are kept (``keep_matched_evidence``).
-- History: crawl runs older than ``crawl_run_retention`` are deleted (source health lives on ``sources``).
+- History: crawl runs older than ``crawl_run_retention`` are deleted (source health lives on ``sources``);
+  send attempts older than ``delivery_attempt_retention`` of deliveries the dispatcher is done with (the
+  delivery row itself, with its status and last error, stays); conditional-GET validators of URLs not
+  refreshed within ``http_cache_retention`` (listing pages, dated sitemaps and Telegram ``?before=``
+  pages leave a new URL behind all the time; a dropped validator only costs one full fetch).
 - Maintenance: SQLite ``PRAGMA optimize``, incremental vacuum and a WAL checkpoint; PostgreSQL ``ANALYZE``.
 - Crash recovery at start: crawl runs left ``running`` by a killed process are closed as ``killed``.
   (Deliveries left ``sending`` are the dispatcher's: it resends them once their lease expires.)
@@ -23,8 +27,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Select, delete, func, select, union, update
 
 from config.schema import ServiceSettings
+from storage import alerts_repo
 from storage.db import Database
-from storage.models import CrawlRun, Item, ItemVersion, Match, Snapshot, utcnow
+from storage.models import CrawlRun, HttpCache, Item, ItemVersion, Match, Snapshot, utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -49,6 +54,8 @@ class HousekeepingReport:
     evidence: PruneReport
     crawl_runs_deleted: int
     maintenance: str
+    delivery_attempts_deleted: int = 0
+    http_cache_deleted: int = 0
 
 
 def _count(result: Any) -> int:
@@ -180,6 +187,26 @@ def prune_crawl_runs(
     return int(deleted or 0)
 
 
+def prune_delivery_attempts(
+    database: Database, *, older_than: timedelta, now: datetime | None = None
+) -> int:
+    """Old send attempts of finished deliveries, in short write transactions (the dispatcher keeps going)."""
+    cutoff = (now or utcnow()) - older_than
+    deleted = 0
+    while True:
+        with database.write() as session:
+            batch = alerts_repo.prune_delivery_attempts(session, started_before=cutoff, limit=BATCH)
+        deleted += batch
+        if batch < BATCH:
+            return deleted
+
+
+def prune_http_cache(database: Database, *, older_than: timedelta, now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - older_than
+    with database.write() as session:
+        return _count(session.execute(delete(HttpCache).where(HttpCache.updated_at < cutoff)))
+
+
 def maintain_database(database: Database) -> str:
     """Cheap, online maintenance; returns what was done."""
     if not database.is_sqlite:
@@ -222,21 +249,29 @@ def run_housekeeping(
         now=now,
     )
     runs = prune_crawl_runs(database, older_than=settings.crawl_run_retention, now=now)
+    attempts = prune_delivery_attempts(database, older_than=settings.delivery_attempt_retention, now=now)
+    validators = prune_http_cache(database, older_than=settings.http_cache_retention, now=now)
     maintenance = maintain_database(database)
     log.info(
-        "housekeeping: pruned %d evidence bodies (%d bytes), deleted %d old crawl runs; %s",
+        "housekeeping: pruned %d evidence bodies (%d bytes), deleted %d old crawl runs, %d old delivery "
+        "attempts, %d stale HTTP validators; %s",
         evidence.pruned,
         evidence.bytes_freed,
         runs,
+        attempts,
+        validators,
         maintenance,
         extra={
             "evidence_pruned": evidence.pruned,
             "bytes_freed": evidence.bytes_freed,
             "evidence_bytes": evidence.stored_bytes,
             "crawl_runs_deleted": runs,
+            "delivery_attempts_deleted": attempts,
+            "http_cache_deleted": validators,
         },
     )
-    return HousekeepingReport(evidence=evidence, crawl_runs_deleted=runs, maintenance=maintenance)
+    return HousekeepingReport(evidence=evidence, crawl_runs_deleted=runs, maintenance=maintenance,
+                              delivery_attempts_deleted=attempts, http_cache_deleted=validators)
 
 
 def _load_malloc_trim() -> Callable[[int], int] | None:

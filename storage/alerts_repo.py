@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, Delivery, DeliveryAttempt, Item, Match
@@ -14,6 +14,8 @@ from storage.models import Alert, Delivery, DeliveryAttempt, Item, Match
 EVENT_KINDS = ("event", "operator")  # what people list and act on; digest|overflow alerts are bundles
 OPEN_STATES = ("new", "updated", "acknowledged")
 FAILED_OUTCOMES = ("failed", "interrupted")  # attempts that count towards alerts.max_attempts
+# Deliveries the dispatcher is done with (``dead`` until someone runs `tocsin alerts retry`).
+FINAL_STATUSES = ("sent", "dead", "skipped", "folded")
 
 # --- alerts ----------------------------------------------------------------------------------------
 
@@ -251,3 +253,19 @@ def dead_deliveries(session: Session, alert_id: int) -> list[Delivery]:
     query = select(Delivery).where(
         Delivery.status == "dead", (Delivery.alert_id == alert_id) | Delivery.alert_id.in_(own))
     return list(session.scalars(query.order_by(Delivery.id)))
+
+
+def prune_delivery_attempts(session: Session, *, started_before: datetime, limit: int = 500) -> int:
+    """Delete up to ``limit`` attempts started before ``started_before`` of deliveries in FINAL_STATUSES.
+
+    Attempts of unfinished deliveries (pending, sending, held, overflow) are kept whatever their age: their
+    failures count towards ``alerts.max_attempts`` and an open one marks a send a crash interrupted.
+    """
+    finished = select(Delivery.id).where(Delivery.status.in_(FINAL_STATUSES))
+    ids = list(session.scalars(
+        select(DeliveryAttempt.id)
+        .where(DeliveryAttempt.started_at < started_before, DeliveryAttempt.delivery_id.in_(finished))
+        .order_by(DeliveryAttempt.id).limit(limit)))
+    if ids:
+        session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.id.in_(ids)))
+    return len(ids)

@@ -1,5 +1,6 @@
 """Housekeeping keeps months of running bounded: raw evidence by age and size (the alerts' evidence and
-every hash kept), old crawl runs, crash leftovers, database maintenance."""
+every hash kept), old crawl runs, old send attempts of finished deliveries, stale HTTP validators, crash
+leftovers, database maintenance."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ import hashlib
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from config.schema import ServiceSettings
 from monitor import housekeeping
 from storage.db import Database
-from storage.models import CrawlRun, Item, Match, Snapshot, Source
+from storage.models import (
+    Alert,
+    CrawlRun,
+    Delivery,
+    DeliveryAttempt,
+    HttpCache,
+    Item,
+    Match,
+    Snapshot,
+    Source,
+)
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 BODY = 8000
@@ -161,3 +173,71 @@ def test_a_housekeeping_run_reports_what_it_did(database: Database) -> None:
     add_snapshot(database, "old", age_days=500)
     report = housekeeping.run_housekeeping(database, ServiceSettings(), now=NOW)
     assert report.evidence.pruned == 1 and report.crawl_runs_deleted == 0 and report.maintenance
+
+
+# --- the outbox's attempt log and the conditional-GET cache stay bounded ---------------------------------
+
+FINAL = ("sent", "dead", "skipped", "folded")
+UNFINISHED = ("pending", "sending", "held", "overflow")
+
+
+def add_deliveries_with_attempts(database: Database) -> dict[str, int]:
+    """One alert with a delivery in every status, each with an attempt 200 days old and one 5 days old."""
+    with database.write() as session:
+        alert = Alert(dedup_key="k", event_type="execution", severity="critical", title="t",
+                      first_seen_at=NOW - timedelta(days=300), last_seen_at=NOW - timedelta(days=300))
+        session.add(alert)
+        session.flush()
+        ids = {}
+        for revision, status in enumerate(FINAL + UNFINISHED, start=1):
+            delivery = Delivery(alert_id=alert.id, channel="tg", revision=revision, status=status,
+                                created_at=NOW - timedelta(days=300))
+            session.add(delivery)
+            session.flush()
+            ids[status] = delivery.id
+            for number, age in enumerate((200, 5), start=1):
+                outcome = "sending" if status == "sending" and age == 5 else "failed"
+                session.add(DeliveryAttempt(delivery_id=delivery.id, number=number, outcome=outcome,
+                                            started_at=NOW - timedelta(days=age), error="HTTP 502"))
+        return ids
+
+
+def attempt_ages(database: Database) -> dict[int, list[int]]:
+    """Delivery id -> ages in days of its remaining attempts."""
+    found: dict[int, list[int]] = {}
+    with database.read() as session:
+        for attempt in session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)):
+            found.setdefault(attempt.delivery_id, []).append((NOW - attempt.started_at).days)
+    return found
+
+
+def test_old_attempts_of_finished_deliveries_are_pruned_and_unfinished_ones_kept_whatever_their_age(
+    any_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(housekeeping, "BATCH", 3)  # several short transactions, as with a big table
+    ids = add_deliveries_with_attempts(any_database)
+    report = housekeeping.run_housekeeping(any_database, ServiceSettings(), now=NOW)  # 90 days
+    assert report.delivery_attempts_deleted == len(FINAL)
+    expected = {ids[status]: [5] for status in FINAL} | {ids[status]: [200, 5] for status in UNFINISHED}
+    assert attempt_ages(any_database) == expected
+    with any_database.read() as session:  # the deliveries themselves (status, last error) all stay
+        assert sorted(session.scalars(select(Delivery.status))) == sorted(FINAL + UNFINISHED)
+
+
+def test_attempt_retention_is_a_setting(database: Database) -> None:
+    ids = add_deliveries_with_attempts(database)
+    settings = ServiceSettings(delivery_attempt_retention=timedelta(days=1))
+    assert housekeeping.run_housekeeping(database, settings, now=NOW).delivery_attempts_deleted == 2 * len(FINAL)
+    assert set(attempt_ages(database)) == {ids[status] for status in UNFINISHED}
+
+
+def test_stale_http_validators_are_dropped(any_database: Database) -> None:
+    with any_database.write() as session:
+        session.add_all([
+            HttpCache(url="http://127.0.0.1/feed", etag='"a"', updated_at=NOW - timedelta(days=2)),
+            HttpCache(url="http://127.0.0.1/list?page=7", etag='"b"', updated_at=NOW - timedelta(days=120)),
+        ])
+    report = housekeeping.run_housekeeping(any_database, ServiceSettings(), now=NOW)
+    assert report.http_cache_deleted == 1
+    with any_database.read() as session:
+        assert list(session.scalars(select(HttpCache.url))) == ["http://127.0.0.1/feed"]
