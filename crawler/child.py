@@ -35,6 +35,7 @@ from crawler.spiders import SPIDERS
 from storage.crawl_repo import due_rechecks, known_item_urls
 from storage.db import Database
 from storage.models import utcnow
+from storage.repository import sync_source
 
 HTTPX_HANDLER = "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler"
 RECHECK_MIN_INTERVAL = timedelta(hours=1)
@@ -125,6 +126,12 @@ def plan_from_directory(args: argparse.Namespace) -> CrawlPlan:
                             limit=args.limit, scrapy=overrides)
     source = config.source(args.source)
     timeout = source.schedule.timeout or config.settings.schedule.crawl_timeout
+    # The runner records the source before starting a child; by hand, items need its row too.
+    database = Database(database_url)
+    with database.write() as session:
+        sync_source(session, source_id=source.id, kind=source.kind, name=source.label, url=source.url,
+                    tags=list(source.tags))
+    database.dispose()
     return source_plan(config, source, database_url=database_url, timeout=timeout, scrapy=overrides)
 
 

@@ -4,6 +4,8 @@ trafilatura costs 5-20 ms of pure-Python CPU per page and holds the GIL, so a th
 help: pages go to a process pool (docs/sources.md, bench/bench_crawl.py). Workers fork from a
 forkserver that imported the extractor once, so a crawl pays the import cost once, not per worker,
 and never forks the running reactor. ``workers=0`` extracts inline (tiny crawls, debugging).
+Workers exit when the crawl process dies, however it dies (crawler.lifeline): an idle worker would
+otherwise wait on its task queue forever, and keep the forkserver alive with it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 
 from crawler.encoding import decode_body, looks_binary
 from crawler.extract import Extracted, ExtractionOverrides, extract_article
+from crawler.lifeline import die_with_parent_process
 from storage.records import BodyEvidence
 
 log = logging.getLogger(__name__)
-PRELOAD = ["crawler.extract", "crawler.encoding", "storage.records"]
+PRELOAD = ["crawler.extract", "crawler.encoding", "storage.records", "crawler.lifeline"]
 MAX_AUTO_WORKERS = 4
 
 
@@ -76,7 +79,8 @@ class PageProcessor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(PRELOAD)
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                             initializer=die_with_parent_process)
         return self._pool
 
     async def process(self, job: PageJob) -> PageResult:
