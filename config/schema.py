@@ -92,6 +92,8 @@ class AlertSettings(Strict):
         description="a delivery left 'sending' by a crash is retried after this; the one message in flight "
                     "may then arrive twice",
     )
+    removal_severity: Severity = Field(
+        "warning", description="severity of `article_removed` alerts (a matched article deleted at its source)")
 
 
 class LogSettings(Strict):

@@ -1,4 +1,5 @@
-"""One round of work for a set of sources: crawl each (child process), match what arrived, dispatch."""
+"""One round of work for a set of sources: crawl each (child process), match what arrived, raise removal
+alerts, dispatch. Also the edit/deletion re-check of matched items (``recheck_matched``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from config.sources import SourceBase
-from crawler.runner import CrawlOutcome, run_crawl
+from crawler.runner import CrawlOutcome, RecheckOutcome, recheck_due, run_crawl
 from monitor.app import App
 from monitor.dispatch import DispatchReport, dispatch_due
 from monitor.processing import ProcessReport, process_pending
+from monitor.removals import RemovalAlert, raise_removal_alerts
 from monitor.trends.alerting import RaisedAlert
 from monitor.trends.analysis import analyze
 from storage.models import utcnow
@@ -26,6 +29,8 @@ class RoundReport:
     processing: ProcessReport = field(default_factory=ProcessReport)
     dispatch: DispatchReport = field(default_factory=DispatchReport)
     early_warnings: list[RaisedAlert] = field(default_factory=list)
+    recheck: RecheckOutcome | None = None
+    removals: list[RemovalAlert] = field(default_factory=list)
 
 
 def crawl_source(app: App, source: SourceBase, *, on_item: Callable[[int], None] | None = None,
@@ -42,16 +47,44 @@ def crawl_source(app: App, source: SourceBase, *, on_item: Callable[[int], None]
     )
 
 
+def recheck_matched(app: App, *, on_item: Callable[[int], None] | None = None,
+                    on_removed: Callable[[int, str], None] | None = None,
+                    stop_event: threading.Event | None = None,
+                    scrapy_settings: dict[str, Any] | None = None) -> RecheckOutcome:
+    """Re-fetch the matched items due for an edit/deletion check (one child process, crawler.recheck).
+
+    Edited items wait in the database to be matched again; removals are alerted by
+    :func:`monitor.removals.raise_removal_alerts`, which the caller runs afterwards.
+    """
+    return recheck_due(
+        database=app.database,
+        config=app.config,
+        on_item=on_item,
+        on_removed=on_removed,
+        log_file=app.log_dir / "crawl.log",
+        stop_event=stop_event,
+        scrapy_settings=scrapy_settings,
+    )
+
+
 def run_round(app: App, sources: Sequence[SourceBase], *,
-              on_crawled: Callable[[CrawlOutcome], None] | None = None) -> RoundReport:
-    """Crawl the sources one after another (a failing source never stops the others), then match and send."""
+              on_crawled: Callable[[CrawlOutcome], None] | None = None, recheck: bool = False) -> RoundReport:
+    """Crawl the sources one after another (a failing source never stops the others), then match and send.
+
+    With ``recheck``, matched items due for an edit/deletion check are fetched again too. Removal alerts
+    are swept for either way: a removal recorded by any earlier re-check (the service's, say, killed
+    before it raised the alert) is alerted in this round.
+    """
     report = RoundReport()
     for source in sources:
         outcome = crawl_source(app, source)
         report.crawls.append(outcome)
         if on_crawled is not None:
             on_crawled(outcome)
+    if recheck:
+        report.recheck = recheck_matched(app)
     report.processing = process_pending(app.database, app.rules, app.config)
+    report.removals = raise_removal_alerts(app.database, app.config)
     report.early_warnings = run_analysis(app)
     report.dispatch = dispatch_due(app.database, app.config)
     return report

@@ -65,6 +65,7 @@ from monitor.instance_lock import InstanceLock
 from monitor.logs import configure_logging
 from monitor.processing import process_pending
 from monitor.reload import ConfigReloader
+from monitor.removals import raise_removal_alerts
 from monitor.rules import RuleEngine
 from storage.models import Delivery, Source, utcnow
 from storage.repository import pending_items
@@ -327,21 +328,37 @@ class Service:
             log.warning(
                 "re-check %s: %s", outcome.status, outcome.error, extra={"status": outcome.status}
             )
+        self._raise_removal_alerts()
 
     def _item_removed(self, item_id: int, reason: str) -> None:
-        # INTEGRATION POINT: a removal alert (state media deleting an article) belongs to monitor.alerts;
-        # until it offers one, the removal is recorded by the crawler, logged and counted here.
+        # Counted and logged only: the alert is derived from the database (monitor.removals) after the
+        # re-check and by every dispatcher run, so a crash before this callback loses nothing.
         self.metrics.items_removed.inc()
-        log.warning(
+        log.info(
             "item %d was removed at its source: %s",
             item_id,
             reason,
             extra={"item": item_id, "reason": reason},
         )
 
+    def _raise_removal_alerts(self) -> None:
+        """Alert every removal that has no alert yet (monitor.removals), then send them."""
+        if self.stop.is_set():
+            return
+        try:
+            raised = raise_removal_alerts(self.app.database, self.app.config)
+        except Exception:
+            log.exception("the removal-alert sweep failed; it runs again with the next dispatcher run")
+            return
+        created = [r for r in raised if r.created]
+        self.metrics.alerts.labels("new").inc(len(created))
+        if created:
+            self.dispatcher.wake()
+
     def dispatch(self) -> None:
-        """The periodic dispatcher job: match anything left pending, then send the outbox."""
+        """The periodic dispatcher job: match anything left pending, alert removals, send the outbox."""
         self.matcher.sweep()
+        self._raise_removal_alerts()
         self.dispatcher.wake()
 
     def digest(self, channel: str) -> None:

@@ -6,12 +6,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import Alert, Delivery, DeliveryAttempt, Item, Match
 
-EVENT_KINDS = ("event", "operator")  # what people list and act on; digest|overflow alerts are bundles
+# What people list and act on (removal: a matched article deleted at its source); digest|overflow are bundles.
+EVENT_KINDS = ("event", "operator", "removal")
 OPEN_STATES = ("new", "updated", "acknowledged")
 FAILED_OUTCOMES = ("failed", "interrupted")  # attempts that count towards alerts.max_attempts
 # Deliveries the dispatcher is done with (``dead`` until someone runs `tocsin alerts retry`).
@@ -118,6 +119,40 @@ def list_alerts(
 def alert_source_count(session: Session, alert_id: int) -> int:
     query = select(func.count(func.distinct(Match.item_id))).where(Match.alert_id == alert_id)
     return int(session.scalar(query) or 0)
+
+
+# --- removals (monitor.removals) --------------------------------------------------------------------
+
+
+def removed_items_to_alert(
+    session: Session, *, since: datetime, item_ids: Sequence[int] | None = None, limit: int = 200
+) -> list[int]:
+    """Items removed at their source since ``since`` whose latest removal has no alert yet, oldest first.
+
+    Only items that matched a rule count, and not when every match is in a dismissed alert. "No alert
+    yet": no ``removal_alert_id``, or the alert it names last saw an earlier removal.
+    """
+    linked, event = aliased(Alert), aliased(Alert)
+    live_match = (
+        select(Match.id)
+        .outerjoin(event, event.id == Match.alert_id)
+        .where(Match.item_id == Item.id, or_(event.id.is_(None), event.state != "dismissed"))
+        .exists()
+    )
+    query = (
+        select(Item.id)
+        .outerjoin(linked, linked.id == Item.removal_alert_id)
+        .where(Item.status == "removed", Item.removed_at >= since, live_match,
+               or_(linked.id.is_(None), linked.last_seen_at < Item.removed_at))
+    )
+    if item_ids is not None:
+        query = query.where(Item.id.in_(list(item_ids)))
+    return list(session.scalars(query.order_by(Item.removed_at, Item.id).limit(limit)))
+
+
+def item_matches(session: Session, item_id: int) -> list[Match]:
+    """Every match of an item (all versions), oldest first."""
+    return list(session.scalars(select(Match).where(Match.item_id == item_id).order_by(Match.id)))
 
 
 # --- dismissals, for the rules backtest -------------------------------------------------------------
