@@ -6,6 +6,12 @@
              storage with evidence snapshots in SQLite), then matching with the shipped rules
              (monitor.processing.process_pending).
 
+The article text comes in two kinds (``--text``): ``realistic`` (the default) is real news prose (the
+English gold texts of the shared newspaper4k fixtures, the demo site's Persian and English hard negatives)
+with a signal paragraph from the demo site's scenario in 1 page of 20, as a monitored feed looks;
+``dense`` is word salad drawn from the rules' own vocabulary, so most pages match and every match opens a
+new alert: the worst case for matching and alerting.
+
 Prints pages/s (wall clock) and CPU ms per page (user+sys of the crawl process and everything it
 started: extraction workers included, the web server excluded: it runs in its own process; for Tocsin
 also the parent's side of run_crawl, which reads the child's events). With ``--repeat N`` every figure
@@ -16,7 +22,7 @@ sitemap may list) and prints the peak RSS of the crawl process and of the larges
 sampled from /proc, with the crawl process's RSS as the crawl progressed: it must level off, not grow
 with the number of pages.
 
-    .venv/bin/python bench/bench_crawl.py [--pages 2000] [--workers -1] [--inline] [--repeat 3]
+    .venv/bin/python bench/bench_crawl.py [--pages 2000] [--text realistic|dense] [--workers -1] [--inline] [--repeat 3]
     .venv/bin/python bench/bench_crawl.py --memory 50000
 """
 
@@ -37,6 +43,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -58,20 +65,74 @@ def _sentence(rng: random.Random, words: list[str], n: int) -> str:
     return " ".join(rng.choice(words) for _ in range(n)).capitalize() + "."
 
 
-def article_page(index: int) -> bytes:
-    """A news article with navigation, sidebars, related links, comments and page chrome (~40-70 KB)."""
+SHARED_TEXTS = ROOT.parent / "shared" / "fixtures" / "html" / "newspaper4k" / "tests" / "data" / "txt"
+ENGLISH_GOLD = ("cleveland.com1", "cnn_001", "cnn_002", "cnn_article", "fox13now_001", "time_001", "wired_001",
+                "article_with_br", "article_with_divs", "video_article_01", "video_article_02", "cnn_test_nlp")
+DEMO_SITE = ROOT / "monitor" / "demo" / "site"
+DEMO_NEUTRAL = ("football-club-completes-transfer", "central-bank-transfer-limits", "non-oil-exports-rise",
+                "money-transfer-limit", "transfer-market", "volleyball-result", "weather")
+SIGNAL_SHARE = 20  # one page in this many carries a signal paragraph
+
+
+@dataclass
+class Corpus:
+    """Paragraphs of real prose to build pages from: neutral news, and signals from the demo scenario."""
+
+    neutral: dict[str, list[str]]  # lang -> paragraphs
+    signal: dict[str, list[str]]
+    note: str
+
+
+@functools.cache
+def realistic_corpus() -> Corpus:
+    from lxml import html
+
+    neutral: dict[str, list[str]] = {"en": [], "fa": []}
+    signal: dict[str, list[str]] = {"en": [], "fa": []}
+    for page in sorted(DEMO_SITE.rglob("*.html")):
+        if page.name == "index.html":
+            continue
+        tree = html.fromstring(page.read_bytes())
+        lang = "fa" if "/fa/" in page.as_posix() or tree.get("lang") == "fa" else "en"
+        pool = neutral if page.stem in DEMO_NEUTRAL else signal
+        pool[lang] += [text for p in tree.iter("p") if len(text := " ".join(p.text_content().split())) > 60]
+    note = "demo-site prose only (../shared absent)"
+    if SHARED_TEXTS.is_dir():
+        for name in ENGLISH_GOLD:
+            path = SHARED_TEXTS / f"{name}.txt"
+            if path.exists():
+                neutral["en"] += [text for line in path.read_text(encoding="utf-8").split("\n")
+                                  if len(text := " ".join(line.split())) > 60]
+        note = "newspaper4k gold texts + demo-site prose"
+    return Corpus(neutral, signal, f"{note}; 1 page in {SIGNAL_SHARE} with a signal paragraph")
+
+
+def article_paragraphs(rng: random.Random, index: int, lang: str, text: str) -> list[str]:
+    if text == "dense":
+        words = FA_WORDS if lang == "fa" else EN_WORDS
+        return [" ".join(_sentence(rng, words, rng.randint(12, 30)) for _ in range(4))
+                for _ in range(rng.randint(8, 16))]
+    corpus = realistic_corpus()
+    paragraphs = [rng.choice(corpus.neutral[lang]) for _ in range(rng.randint(8, 16))]
+    if index % SIGNAL_SHARE == 0 and corpus.signal[lang]:
+        paragraphs.insert(rng.randrange(len(paragraphs)), rng.choice(corpus.signal[lang]))
+    return paragraphs
+
+
+def article_page(index: int, text: str = "realistic") -> bytes:
+    """A news article with navigation, sidebars, related links, comments and page chrome (~30-70 KB)."""
     rng = random.Random(index)
     persian = index % 3 == 0
     words = FA_WORDS if persian else EN_WORDS
     lang, direction = ("fa", "rtl") if persian else ("en", "ltr")
     nav = "".join(f'<li><a href="/section/{i}.html">{_sentence(rng, words, 2)[:-1]}</a></li>' for i in range(60))
-    paragraphs = "".join(f"<p>{' '.join(_sentence(rng, words, rng.randint(12, 30)) for _ in range(4))}</p>"
-                         for _ in range(rng.randint(8, 16)))
+    body = article_paragraphs(rng, index, lang, text)
+    paragraphs = "".join(f"<p>{html_escape(paragraph)}</p>" for paragraph in body)
     sidebar = "".join(f'<li><a href="/a/{rng.randrange(10**6)}.html">{_sentence(rng, words, 7)}</a>'
                       f"<span class='date'>2025-07-{rng.randint(1, 28):02d}</span></li>" for _ in range(60))
     comments = "".join(f'<div class="comment"><b>user{rng.randrange(999)}</b><p>{_sentence(rng, words, 25)}</p></div>'
                        for _ in range(10))
-    title = _sentence(rng, words, 9)[:-1]
+    title = _sentence(rng, words, 9)[:-1] if text == "dense" else html_escape(" ".join(body[0].split()[:9]))
     script = "var config = {" + ",".join(f'"k{i}": {i}' for i in range(400)) + "};"
     published = (datetime(2025, 7, 1, tzinfo=UTC) + timedelta(minutes=index)).isoformat()
     return f"""<!DOCTYPE html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">
@@ -91,13 +152,13 @@ def sitemap(base: str, pages: int) -> bytes:
             f"{urls}</urlset>").encode()
 
 
-def serve(port_queue: Any, pages: int) -> None:
+def serve(port_queue: Any, pages: int, text: str) -> None:
     """aiohttp server in its own process (the crawler's CPU figures must not include it)."""
     from aiohttp import web
 
     # Small sites are generated up front; a 50,000-page site (~1.5 GB) is generated page by page.
-    prebuilt = [article_page(i) for i in range(pages)] if pages <= PREBUILT_PAGES else []
-    generated = functools.lru_cache(maxsize=256)(article_page)
+    prebuilt = [article_page(i, text) for i in range(pages)] if pages <= PREBUILT_PAGES else []
+    generated = functools.lru_cache(maxsize=256)(functools.partial(article_page, text=text))
 
     def body_of(index: int) -> bytes:
         return prebuilt[index] if prebuilt else generated(index)
@@ -394,6 +455,8 @@ def run_memory(base: str, pages: int, workers: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--text", choices=["realistic", "dense"], default="realistic",
+                        help="real prose with a signal in 1 page of 20, or rule-vocabulary word salad (worst case)")
     parser.add_argument("--workers", type=int, default=-1, help="extraction processes (-1 = one per core)")
     parser.add_argument("--inline", action="store_true", help="also measure extraction inline (no pool)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of every mode; figures are medians")
@@ -408,12 +471,13 @@ def main() -> None:
     pages = args.memory or args.pages
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()
-    server = context.Process(target=serve, args=(ports, pages), daemon=True)
+    server = context.Process(target=serve, args=(ports, pages, args.text), daemon=True)
     server.start()
     base = f"http://127.0.0.1:{ports.get(timeout=120)}"
-    sample = article_page(1)
-    print(f"site: {pages} pages of ~{len(sample) // 1024} KB (1 in 3 Persian), served by aiohttp "
-          f"in its own process; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    sample = article_page(1, args.text)
+    text = realistic_corpus().note if args.text == "realistic" else "rule-vocabulary word salad"
+    print(f"site: {pages} pages of ~{len(sample) // 1024} KB (1 in 3 Persian), {args.text} text ({text}), "
+          f"served by aiohttp in its own process; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     if args.memory:
         run_memory(base, pages, args.workers)
         server.terminate()
