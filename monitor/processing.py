@@ -1,7 +1,10 @@
-"""Match stored items against the rules and fold the matches into alerts, one transaction per item.
+"""Match stored items against the rules and fold the matches into alerts, a batch of items per transaction.
 
 The matches, the alerts they create or update, and the alerts' deliveries (the outbox) are committed
-together, so a crash can never leave a match without its alert or an alert without its deliveries.
+together, so a crash can never leave a match without its alert or an alert without its deliveries. A batch
+shares one transaction (one write lock, one commit: per-item transactions cost more than the matching);
+if anything in a batch fails, the batch is rolled back and done again one item per transaction, so the
+items before the bad one are kept and the error names it.
 """
 
 from __future__ import annotations
@@ -10,16 +13,25 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from config.loader import TocsinConfig
 from monitor.alerts import AlertDecision, fold_match
 from monitor.rules import Document, RuleEngine
 from storage.db import Database
 from storage.models import Item, Match, Source
-from storage.repository import add_match, pending_items
+from storage.repository import add_match, pending_item_ids
 
 log = logging.getLogger(__name__)
+
+
+class MatchingError(RuntimeError):
+    """Item ``item_id`` could not be matched (the items before it in its batch were)."""
+
+    def __init__(self, item_id: int, cause: Exception) -> None:
+        super().__init__(f"matching item {item_id} failed: {cause}")
+        self.item_id = item_id
 
 
 @dataclass
@@ -28,6 +40,15 @@ class ProcessReport:
     matches: int = 0
     alerts_new: list[int] = field(default_factory=list)
     alerts_updated: list[int] = field(default_factory=list)
+
+    def add(self, decisions: list[AlertDecision]) -> None:
+        """Count one matched item and the alerts its matches created or changed."""
+        self.items += 1
+        self.matches += len(decisions)
+        for decision in decisions:
+            target = self.alerts_new if decision.created else self.alerts_updated
+            if decision.alert_id not in target and decision.changed:
+                target.append(decision.alert_id)
 
 
 def item_document(item: Item, source: Source | None) -> Document:
@@ -70,26 +91,38 @@ def process_pending(
     config: TocsinConfig,
     *,
     item_ids: Sequence[int] | None = None,
-    batch: int = 200,
+    batch: int = 50,
 ) -> ProcessReport:
     """Match every item not yet matched in its current version (or just ``item_ids``)."""
     report = ProcessReport()
     while True:
         with database.read() as session:
-            ids = [item.id for item in pending_items(session, limit=batch, item_ids=item_ids)]
+            ids = pending_item_ids(session, limit=batch, item_ids=item_ids)
         if not ids:
             return report
-        for item_id in ids:
+        try:
             with database.write() as session:
-                item = session.get(Item, item_id)
-                if item is None or item.matched_version >= item.version:
-                    continue  # someone else matched it meanwhile
-                decisions = match_item(session, item, engine, config)
-            report.items += 1
-            report.matches += len(decisions)
-            for decision in decisions:
-                target = report.alerts_new if decision.created else report.alerts_updated
-                if decision.alert_id not in target and decision.changed:
-                    target.append(decision.alert_id)
+                outcomes = _match_batch(session, ids, engine, config)
+        except Exception:  # noqa: BLE001 - redone item by item below, where the error is raised with its item
+            log.warning("matching a batch of %d items failed; matching them one by one", len(ids), exc_info=True)
+            outcomes = []
+            for item_id in ids:
+                try:
+                    with database.write() as session:
+                        outcomes += _match_batch(session, [item_id], engine, config)
+                except Exception as exc:
+                    raise MatchingError(item_id, exc) from exc
+        for decisions in outcomes:
+            report.add(decisions)
         if item_ids is not None:
             return report
+
+
+def _match_batch(session: Session, ids: Sequence[int], engine: RuleEngine,
+                 config: TocsinConfig) -> list[list[AlertDecision]]:
+    """Match the items of ``ids`` still pending (someone else may have matched some meanwhile)."""
+    items = session.scalars(
+        select(Item).where(Item.id.in_(list(ids))).options(joinedload(Item.source)).order_by(Item.id)
+    ).all()
+    return [match_item(session, item, engine, config) for item in items
+            if item.matched_version < item.version and item.status == "active"]

@@ -63,15 +63,16 @@ from monitor.health import (
 from monitor.housekeeping import recover_after_crash, release_free_memory, run_housekeeping
 from monitor.instance_lock import InstanceLock
 from monitor.logs import configure_logging
-from monitor.processing import process_pending
+from monitor.processing import MatchingError, process_pending
 from monitor.reload import ConfigReloader
 from monitor.removals import raise_removal_alerts
 from monitor.rules import RuleEngine
 from storage.models import Delivery, Source, utcnow
-from storage.repository import pending_items
+from storage.repository import pending_item_ids
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 200
+MATCH_BATCH = 50  # items matched in one transaction
 TRIM_EVERY = 60.0  # seconds between returning freed heap memory to the OS
 
 
@@ -131,27 +132,28 @@ class MatchWorker:
     def pending_ids(self) -> list[int]:
         with self.service.app.database.read() as session:
             return [
-                item.id
-                for item in pending_items(session, limit=5000)
-                if item.id not in self._poisoned
+                item_id
+                for item_id in pending_item_ids(session, limit=5000)
+                if item_id not in self._poisoned
             ]
 
     def match(self, item_ids: list[int]) -> None:
+        """Match in batches of MATCH_BATCH items (one transaction each); an item that fails is set aside."""
         app, metrics = self.service.app, self.service.metrics
         matched_any = False
-        for item_id in item_ids:
+        remaining = [item_id for item_id in item_ids if item_id not in self._poisoned]
+        while remaining:
             if self.service.stop.is_set():
                 return  # left pending in the database: the next start sweeps it
+            chunk, remaining = remaining[:MATCH_BATCH], remaining[MATCH_BATCH:]
             try:
-                report = process_pending(app.database, app.rules, app.config, item_ids=[item_id])
-            except Exception:
-                if item_id not in self._poisoned:
-                    log.exception(
-                        "matching item %d failed; it stays pending",
-                        item_id,
-                        extra={"item": item_id},
-                    )
-                self._poisoned.add(item_id)
+                report = process_pending(app.database, app.rules, app.config, item_ids=chunk,
+                                         batch=MATCH_BATCH)
+            except MatchingError as exc:
+                log.error("%s; it stays pending", exc, exc_info=exc.__cause__, extra={"item": exc.item_id})
+                self._poisoned.add(exc.item_id)
+                # the items before it were committed; the rest of the chunk is tried again
+                remaining = [item_id for item_id in chunk if item_id != exc.item_id] + remaining
                 continue
             metrics.items_matched.inc(report.items)
             metrics.matches.inc(report.matches)

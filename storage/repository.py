@@ -257,9 +257,9 @@ def _store_edit(session: Session, record: ItemRecord, digest: str, item_id: int,
     return StoreResult(StoreOutcome.UPDATED, existing.id, existing.version)
 
 
-def pending_items(session: Session, *, limit: int = 500, item_ids: Sequence[int] | None = None) -> list[Item]:
-    """Items whose current version has not been matched yet, oldest first."""
-    query = select(Item).where(Item.matched_version < Item.version, Item.status == "active")
+def pending_item_ids(session: Session, *, limit: int = 500, item_ids: Sequence[int] | None = None) -> list[int]:
+    """Ids of the items whose current version has not been matched yet, oldest first."""
+    query = select(Item.id).where(Item.matched_version < Item.version, Item.status == "active")
     if item_ids is not None:
         query = query.where(Item.id.in_(list(item_ids)))
     return list(session.scalars(query.order_by(Item.id).limit(limit)))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import Item, ItemVersion, Snapshot
 from storage.records import ItemRecord, SnapshotRecord, StoreOutcome
-from storage.repository import pending_items, snapshot_body, store_item, sync_source
+from storage.repository import pending_item_ids, snapshot_body, store_item, sync_source
 
 
 def record(url: str = "http://127.0.0.1/a", text: str = "Nine prisoners were executed.", **kw: object) -> ItemRecord:
@@ -67,7 +67,7 @@ def test_edit_keeps_the_old_version_with_a_diff_and_needs_matching_again(db: Dat
         assert item.version == 2 and "Zahedan" in item.text
         assert old.version == 1 and "Ghezel Hesar" in old.text
         assert "-He was transferred to Ghezel Hesar." in (old.diff or "")
-        assert [i.id for i in pending_items(session)] == [item.id]
+        assert pending_item_ids(session) == [item.id]
 
 
 def test_raw_evidence_is_kept_compressed_with_its_hash(db: Database) -> None:
