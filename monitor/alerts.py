@@ -316,15 +316,28 @@ def dismissed_alerts(session: Session, *, since: datetime | None = None) -> list
 def retry(session: Session, alert_id: int, *, now: datetime | None = None) -> list[Delivery]:
     """Re-queue the alert's dead deliveries (and dead digests or summaries it was in) with a fresh budget."""
     _get(session, alert_id)
-    requeued = repo.dead_deliveries(session, alert_id)
-    for delivery in requeued:
-        delivery.status, delivery.next_attempt_at = "pending", now or utcnow()
-        for attempt in delivery.attempt_log:
-            if attempt.outcome in repo.FAILED_OUTCOMES:
-                attempt.outcome = f"{attempt.outcome}+retried"  # no longer counts towards max_attempts
+    requeued = _requeue(repo.dead_deliveries(session, alert_id), now or utcnow())
     if not requeued:
         raise AlertError(f"alert {alert_id} has no dead delivery to retry")
     return requeued
+
+
+def retry_channel(session: Session, channel: str, *, now: datetime | None = None) -> list[Delivery]:
+    """Re-queue every dead delivery to ``channel`` (alerts, digests, summaries) with a fresh budget.
+
+    For after a channel outage or a misconfiguration fixed (a wrong chat id is dead after one attempt).
+    Deliveries of dismissed alerts stay dead. Returns the re-queued deliveries (none is not an error).
+    """
+    return _requeue(repo.dead_deliveries_to(session, channel), now or utcnow())
+
+
+def _requeue(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
+    for delivery in deliveries:
+        delivery.status, delivery.next_attempt_at = "pending", now
+        for attempt in delivery.attempt_log:
+            if attempt.outcome in repo.FAILED_OUTCOMES:
+                attempt.outcome = f"{attempt.outcome}+retried"  # no longer counts towards max_attempts
+    return deliveries
 
 
 # --- operator alerts -------------------------------------------------------------------------------

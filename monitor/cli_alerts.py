@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor import notify
-from monitor.alerts import AlertError, acknowledge, dismiss, retry
+from monitor.alerts import AlertError, acknowledge, dismiss, retry, retry_channel
 from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.dispatch import dispatch_due, messages_for
 from monitor.messages import AlertView
@@ -126,8 +126,25 @@ def alerts_dismiss(
 
 
 @alerts_app.command("retry")
-def alerts_retry(alert_id: int, config: ConfigOption = None) -> None:
-    """Re-queue an alert's dead deliveries with a fresh attempt budget (after fixing the channel)."""
+def alerts_retry(
+    alert_id: Annotated[int | None, typer.Argument(help="the alert whose dead deliveries to re-queue",
+                                                   show_default=False)] = None,
+    channel: Annotated[str | None, typer.Option(
+        "--channel", help="re-queue every dead delivery to this channel (after an outage or a fix)",
+        show_default=False)] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Re-queue dead deliveries with a fresh attempt budget (after fixing the channel).
+
+    `tocsin alerts retry ID` retries one alert's; `tocsin alerts retry --channel NAME` every one to NAME.
+    """
+    if (alert_id is None) == (channel is None):
+        raise fail("give an alert ID (`tocsin alerts retry 42`) or a channel "
+                   "(`tocsin alerts retry --channel telegram`), not both or neither")
+    if channel is not None:
+        _retry_channel(channel, config)
+        return
+    assert alert_id is not None
     with open_app(config) as app:
         try:
             with app.database.write() as session:
@@ -136,6 +153,20 @@ def alerts_retry(alert_id: int, config: ConfigOption = None) -> None:
             raise fail(str(exc)) from None
     console.print(f"alert {alert_id}: re-queued for {', '.join(channels)}; sent at the next dispatch",
                   highlight=False, markup=False)
+
+
+def _retry_channel(channel: str, config: ConfigOption) -> None:
+    with open_app(config) as app:
+        configured = app.config.settings.channels
+        if channel not in configured:
+            raise fail(f"no channel named {channel!r} (configured: {', '.join(configured) or 'none'})")
+        with app.database.write() as session:
+            count = len(retry_channel(session, channel))
+    if count:
+        console.print(f"{channel}: re-queued {count} dead deliver{'y' if count == 1 else 'ies'}; "
+                      "sent at the next dispatch", highlight=False, markup=False)
+    else:
+        console.print(f"{channel}: re-queued 0 deliveries (none is dead)", highlight=False, markup=False)
 
 
 @alerts_app.command("dispatch")

@@ -290,6 +290,16 @@ def dead_deliveries(session: Session, alert_id: int) -> list[Delivery]:
     return list(session.scalars(query.order_by(Delivery.id)))
 
 
+def dead_deliveries_to(session: Session, channel: str) -> list[Delivery]:
+    """Dead deliveries to ``channel`` (digests and summaries included), oldest first.
+
+    Those of dismissed alerts are left out: the dispatcher would only skip them.
+    """
+    query = (select(Delivery).join(Alert, Delivery.alert_id == Alert.id)
+             .where(Delivery.status == "dead", Delivery.channel == channel, Alert.state != "dismissed"))
+    return list(session.scalars(query.order_by(Delivery.id)))
+
+
 def prune_delivery_attempts(session: Session, *, started_before: datetime, limit: int = 500) -> int:
     """Delete up to ``limit`` attempts started before ``started_before`` of deliveries in FINAL_STATUSES.
 
