@@ -252,6 +252,16 @@ def latencies(site: Site, database: Database) -> list[float]:
     return found
 
 
+def slope_mb_per_hour(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of RSS over time: ~0 when memory is flat, the creep rate when it is not."""
+    if len(samples) < 3:
+        return float("nan")
+    mean_t = statistics.fmean(t for t, _ in samples)
+    mean_r = statistics.fmean(r for _, r in samples)
+    spread = sum((t - mean_t) ** 2 for t, _ in samples)
+    return 3600 * sum((t - mean_t) * (r - mean_r) for t, r in samples) / spread if spread else float("nan")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return (
@@ -378,6 +388,13 @@ def main() -> int:
             f"end {samples[-1][1]:.1f} MB"
             + (f", steady-state range {min(steady):.1f}-{max(steady):.1f} MB" if steady else "")
         )
+        steady_samples = [(t, rss) for t, rss in samples if t >= min(120.0, elapsed / 3)]
+        half = len(steady_samples) // 2
+        print(
+            f"  RSS trend after warm-up: {slope_mb_per_hour(steady_samples):+.1f} MB/h overall, "
+            f"{slope_mb_per_hour(steady_samples[:half]):+.1f} MB/h in its first half, "
+            f"{slope_mb_per_hour(steady_samples[half:]):+.1f} MB/h in its second half (flat: near 0)"
+        )
     print(
         json.dumps(
             {
@@ -387,6 +404,8 @@ def main() -> int:
                 "p50_s": statistics.median(lat) if lat else None,
                 "p95_s": percentile(lat, 0.95),
                 "rss_max_mb": max((r for _, r in samples), default=0),
+                "rss_slope_mb_h": round(slope_mb_per_hour(
+                    [(t, rss) for t, rss in samples if t >= min(120.0, elapsed / 3)]), 2),
                 "stop_s": round(stop_seconds, 2),
             }
         )

@@ -148,7 +148,7 @@ class Fingerprint:
     shingles: frozenset[int]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)  # ~90 KB an entry (the text and its shingle set): ~6 MB at most
 def fingerprint(text: str) -> Fingerprint:
     """Fingerprint of one article's title and text (see :func:`article_text`)."""
     features = shingles(text)
