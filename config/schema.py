@@ -97,8 +97,14 @@ class AlertSettings(Strict):
 
 
 class LogSettings(Strict):
+    """The service's own log (stderr) and the crawl log (``DATA_DIR/logs/crawl.log``, rotated by size)."""
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = Field(False, alias="json")
+    crawl_log_max_bytes: ByteSize = Field(default=10 * 2**20, ge=1024,
+                                          description="crawl.log is rotated before it grows past this")
+    crawl_log_backups: int = Field(default=5, ge=1, le=100,
+                                   description="rotated crawl logs kept: crawl.log.1 (newest) to .N")
 
 
 class ServiceSettings(Strict):

@@ -26,6 +26,7 @@ from typing import Any
 
 from config.loader import TocsinConfig
 from config.sources import SourceBase
+from crawler.crawl_log import ChildStderr, Rotation
 from crawler.pipelines import EVENT_PREFIX
 from crawler.plan import CrawlPlan, recheck_plan, source_plan
 from storage.crawl_repo import finish_source_run
@@ -96,19 +97,33 @@ def _send_plan(process: subprocess.Popen[str], plan: CrawlPlan) -> None:
         log.warning("could not hand the crawl plan to the crawl process: %s", exc)
 
 
+def _log_label(plan: CrawlPlan) -> str:
+    """What each of the child's lines in the crawl log starts with (crawls run concurrently)."""
+    work = plan.work
+    return "recheck" if work.task == "recheck" else work.source.id
+
+
 def _run_child(plan: CrawlPlan, origin: Path, *, timeout: timedelta,
                on_event: Callable[[dict[str, Any]], None], log_file: Path | None,
-               stop_event: threading.Event | None) -> _ChildResult:
-    """Run ``python -m crawler.child`` with ``plan`` in its own process group, streaming its events."""
+               stop_event: threading.Event | None, log_rotation: Rotation) -> _ChildResult:
+    """Run ``python -m crawler.child`` with ``plan`` in its own process group, streaming its events.
+
+    Its stderr (Scrapy's log) goes through a pipe to ``log_file``, rotated by ``log_rotation``
+    (crawler.crawl_log: the parent writes the file, so concurrent crawls can share it)."""
     command = child_command(plan, origin)
-    stderr = open(log_file, "a", encoding="utf-8") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    child_log = ChildStderr(log_file, log_rotation, label=_log_label(plan)) if log_file else None
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                       os.environ.get("PYTHONPATH")]))}
     done: dict[str, Any] | None = None
     # close_fds (the default) keeps this pipe's write end out of every other child, so only this
     # process's death (or the close below, after the child is gone) ends the child's lifeline.
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                               encoding="utf-8", start_new_session=True, close_fds=True, env=env)
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=child_log.fd if child_log else subprocess.DEVNULL, text=True,
+                                   encoding="utf-8", start_new_session=True, close_fds=True, env=env)
+    finally:
+        if child_log is not None:
+            child_log.started()
     timed_out = threading.Event()
 
     def _on_timeout() -> None:
@@ -148,8 +163,8 @@ def _run_child(plan: CrawlPlan, origin: Path, *, timeout: timedelta,
         if process.stdin is not None:
             with contextlib.suppress(OSError):
                 process.stdin.close()
-        if log_file:
-            stderr.close()  # type: ignore[union-attr]
+        if child_log is not None:
+            child_log.close()  # the child's last lines are in the log when this returns
     stopped = stop_event is not None and stop_event.is_set() and done is None
     return _ChildResult(returncode, done, timed_out.is_set(), stopped)
 
@@ -223,7 +238,7 @@ def run_crawl(
                 on_item(int(event["id"]))
 
     child = _run_child(plan, config.directory, timeout=timeout, on_event=_on_event, log_file=log_file,
-                       stop_event=stop_event)
+                       stop_event=stop_event, log_rotation=Rotation.of(config.settings.log))
     outcome.stats = child.stats
     if child.timed_out:
         outcome.status, outcome.error = "timeout", f"crawl exceeded its timeout of {timeout} and was killed"
@@ -281,7 +296,7 @@ def recheck_due(
                 on_removed(int(event["id"]), str(event.get("reason", "")))
 
     child = _run_child(plan, config.directory, timeout=timeout, on_event=_on_event, log_file=log_file,
-                       stop_event=stop_event)
+                       stop_event=stop_event, log_rotation=Rotation.of(config.settings.log))
     outcome.stats = child.stats
     outcome.checked = int(outcome.stats.get("tocsin/recheck_targets", 0))
     if child.timed_out:
