@@ -6,14 +6,14 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from config.errors import ConfigError
 from config.loader import DEFAULTS_DIR, load_config
-from crawler.runner import CrawlOutcome
+from crawler.runner import CrawlOutcome, RecheckOutcome
 from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json
 from monitor.crawling import run_round
 from monitor.notify import redact, validate_channel_url
@@ -41,15 +41,26 @@ def init(
     console.print(f"wrote {written} files to {directory}. Check them with: tocsin config check --config {directory}")
 
 
+RecheckFlag = Annotated[bool, typer.Option(
+    "--recheck", help="after crawling, fetch again every matched article due for an edit/deletion check "
+    "(from every source); a deleted one raises an article_removed alert")]
+
+
 def crawl(
     config: ConfigOption = None,
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="only this source id (repeatable)")] = None,
+    recheck: RecheckFlag = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Crawl enabled sources once, match new items, and send the alerts."""
+    """Crawl enabled sources once, match new items, and send the alerts.
+
+    With --recheck, matched articles are then fetched again, as the service does every
+    service.recheck_interval: an edit is matched again, a deletion raises an article_removed alert.
+    Articles checked within the last hour wait. Exits 1 when a crawl or the re-check failed.
+    """
     with open_app(config) as app:
         chosen = [app.config.source(s) for s in source] if source else [s for s in app.config.sources if s.enabled]
-        if not chosen:
+        if not chosen and not recheck:
             raise fail("no enabled sources to crawl (see sources.yaml)")
 
         def _progress(outcome: CrawlOutcome) -> None:
@@ -60,27 +71,48 @@ def crawl(
                               + (f" — {outcome.error}" if outcome.error else ""), highlight=False)
 
         if not as_json:
-            console.print(f"crawling {len(chosen)} source(s)…")
-        report = run_round(app, chosen, on_crawled=_progress)
-        summary = {
-            "crawls": [{"source": c.source_id, "status": c.status, "new": len(c.new_item_ids),
-                        "updated": len(c.updated_item_ids), "error": c.error} for c in report.crawls],
-            "items_matched": report.processing.items,
-            "matches": report.processing.matches,
-            "alerts_new": report.processing.alerts_new,
-            "alerts_updated": report.processing.alerts_updated,
-            "deliveries_sent": len(report.dispatch.sent),
-            "deliveries_retrying": len(report.dispatch.retrying),
-            "deliveries_dead": len(report.dispatch.dead),
-        }
-        if as_json:
-            print_json(summary)
-        else:
-            console.print(f"matched {report.processing.items} items: {report.processing.matches} matches, "
-                          f"{len(report.processing.alerts_new)} new alerts; sent {len(report.dispatch.sent)} "
-                          f"deliveries, {len(report.dispatch.retrying)} to retry, {len(report.dispatch.dead)} failed")
-        if any(not c.ok for c in report.crawls):
-            raise typer.Exit(1)
+            console.print(f"crawling {len(chosen)} source(s)" + (", then re-checking matched articles…"
+                                                                  if recheck else "…"))
+        report = run_round(app, chosen, on_crawled=_progress, recheck=recheck)
+    removal_alerts = [r.alert_id for r in report.removals if r.created]
+    summary: dict[str, Any] = {
+        "crawls": [{"source": c.source_id, "status": c.status, "new": len(c.new_item_ids),
+                    "updated": len(c.updated_item_ids), "error": c.error} for c in report.crawls],
+        "recheck": _recheck_summary(report.recheck),
+        "items_matched": report.processing.items,
+        "matches": report.processing.matches,
+        "alerts_new": report.processing.alerts_new,
+        "alerts_updated": report.processing.alerts_updated,
+        "removal_alerts": removal_alerts,
+        "deliveries_sent": len(report.dispatch.sent),
+        "deliveries_retrying": len(report.dispatch.retrying),
+        "deliveries_dead": len(report.dispatch.dead),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        if report.recheck is not None:
+            console.print(_recheck_line(report.recheck), highlight=False, markup=False)
+        removed = f", {len(removal_alerts)} removal alerts" if removal_alerts else ""
+        console.print(f"matched {report.processing.items} items: {report.processing.matches} matches, "
+                      f"{len(report.processing.alerts_new)} new alerts{removed}; sent {len(report.dispatch.sent)} "
+                      f"deliveries, {len(report.dispatch.retrying)} to retry, {len(report.dispatch.dead)} failed")
+    recheck_failed = report.recheck is not None and report.recheck.status != "ok"
+    if recheck_failed or any(not c.ok for c in report.crawls):
+        raise typer.Exit(1)
+
+
+def _recheck_summary(outcome: RecheckOutcome | None) -> dict[str, Any] | None:
+    if outcome is None:
+        return None
+    return {"status": outcome.status, "checked": outcome.checked, "edited": outcome.updated_item_ids,
+            "removed": outcome.removed_item_ids, "error": outcome.error}
+
+
+def _recheck_line(outcome: RecheckOutcome) -> str:
+    line = (f"  re-check: {outcome.status}, {outcome.checked} matched article(s) fetched again, "
+            f"{len(outcome.updated_item_ids)} edited, {len(outcome.removed_item_ids)} removed")
+    return line + (f" — {outcome.error}" if outcome.error else "")
 
 
 @contextmanager

@@ -266,9 +266,17 @@ def item_snapshots(session: Session, item_id: int) -> list[Snapshot]:
 
 
 def alert_item_ids(session: Session, alert_id: int) -> list[int]:
-    """The items whose matches fed an alert, oldest first; raises LookupError for an unknown alert."""
-    if session.get(Alert, alert_id) is None:
+    """The items behind an alert, oldest first; raises LookupError for an unknown alert.
+
+    That is the items whose matches fed it and, for a removal alert (which has no matches), the removed
+    item: named in the alert's details, or linked to it by ``Item.removal_alert_id``.
+    """
+    alert = session.get(Alert, alert_id)
+    if alert is None:
         raise LookupError(f"no alert with id {alert_id}")
-    return list(session.scalars(
-        select(Match.item_id).where(Match.alert_id == alert_id).distinct().order_by(Match.item_id)
-    ))
+    ids = set(session.scalars(select(Match.item_id).where(Match.alert_id == alert_id)))
+    ids.update(session.scalars(select(Item.id).where(Item.removal_alert_id == alert_id)))
+    named = (alert.details or {}).get("item_id") if alert.kind == "removal" else None
+    if isinstance(named, int) and session.get(Item, named) is not None:
+        ids.add(named)
+    return sorted(ids)

@@ -21,7 +21,7 @@ class SourceLine:
     name: str
     title: str
     href: str | None  # None when the URL is not a safe http(s) link
-    meta: str  # "fa, 2024-09-21 14:03 UTC" or ""
+    meta: str  # "fa, 2024-09-21 14:03 UTC", then "; <note>" when the source has one; or ""
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,8 @@ class EventGroup:
 
 
 def _source_line(source: SourceRef) -> SourceLine:
-    meta = ", ".join(
-        part for part in (clean_line(source.lang), format_when(source.published_at)) if part
-    )
+    published = ", ".join(p for p in (clean_line(source.lang), format_when(source.published_at)) if p)
+    meta = "; ".join(p for p in (published, clean_line(source.note)) if p)
     return SourceLine(
         name=clean_line(source.name) or "source",
         title=clean_line(source.title),

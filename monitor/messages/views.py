@@ -20,6 +20,7 @@ class SourceRef:
     title: str
     lang: str | None = None
     published_at: datetime | None = None
+    note: str | None = None  # what became of it, e.g. "removed 2024-09-21 14:03 UTC: HTTP 404 Not Found"
 
 
 @dataclass(frozen=True)
