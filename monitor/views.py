@@ -16,8 +16,8 @@ from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, Item, Match
 
 MAX_SOURCES_SHOWN = 25  # an alert with hundreds of reports lists this many; `tocsin alerts show` has all
-# Facts of a removal alert (monitor.removals) that its source line shows; the URL stays visible as text too.
-IN_REMOVAL_SOURCE_LINE = frozenset({"source", "removed", "reason"})
+# Facts of a removal alert (monitor.removals) that its source line shows: said once, there.
+IN_REMOVAL_SOURCE_LINE = frozenset({"source", "url", "removed", "reason"})
 
 
 def _source_name(item: Item) -> str:

@@ -48,8 +48,8 @@ def test_every_rendering_links_the_removed_article_and_says_when_and_why_it_went
     telegram = "\n".join(render_telegram(view))
     assert f'<a href="{url}">\u2068IRNA\u2069</a>' in telegram
     shown = plain_text(telegram)
-    assert note in shown and "• url: " in shown and url in shown
-    assert "• source:" not in shown and "• reason:" not in shown  # said once, on the source line
+    assert note in shown and "• rules: \u2068execution.test\u2069" in shown
+    assert "• source:" not in shown and "• url:" not in shown  # said once, on the source line
     email = render_email(view)
     assert f'<a href="{url}">IRNA</a>' in email.html and note in email.html
     assert "- IRNA: Prisoner executed" in email.text and note in email.text and f"\n  {url}\n" in email.text
