@@ -13,6 +13,7 @@ from monitor.alerts import AlertError, acknowledge, dismiss, retry, retry_channe
 from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.dispatch import dispatch_due, messages_for
 from monitor.messages import AlertView
+from monitor.views import alert_item_rows
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, utcnow
 
@@ -35,7 +36,7 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
         "id": alert.id, "kind": alert.kind, "event": alert.event_type, "severity": alert.severity,
         "subject": alert.subject, "title": alert.title, "state": alert.state, "revision": alert.revision,
         "first_seen": alert.first_seen_at, "last_seen": alert.last_seen_at,
-        "sources": len({m.item_id for m in alert.matches}), "dismiss_reason": alert.dismiss_reason,
+        "dismiss_reason": alert.dismiss_reason,
         "deliveries": [delivery_dict(d) for d in alert.deliveries],
     }
 
@@ -52,7 +53,7 @@ def alerts_list(
     with open_app(config) as app, app.database.read() as session:
         alerts = repo.list_alerts(session, state=state, failed=failed, limit=limit)
         if as_json:
-            print_json([alert_dict(a) for a in alerts])
+            print_json([{**alert_dict(a), "sources": repo.alert_source_count(session, a.id)} for a in alerts])
             return
         table = Table("id", "severity", "event", "subject", "sources", "state", "title")
         for a in alerts:
@@ -71,22 +72,24 @@ def alerts_show(alert_id: int, config: ConfigOption = None, as_json: JsonOption 
         if alert is None:
             raise fail(f"no alert {alert_id}")
         data = alert_dict(alert)
-        matches = sorted(alert.matches, key=lambda m: m.id)
-        data["items"] = [{"item": m.item_id, "rule": m.rule_id, "url": m.item.url, "title": m.item.title,
-                          "copy_of": m.duplicate_of_item_id} for m in matches]
+        data["items"] = alert_item_rows(session, alert)
+        data["sources"] = len({row["item"] for row in data["items"]})
         data["attempts"] = [{"delivery": d.id, "number": a.number, "started_at": a.started_at,
                              "outcome": a.outcome, "error": a.error, "retry_after": a.retry_after}
                             for d in alert.deliveries for a in d.attempt_log]
         if as_json:
             print_json(data)
             return
-        console.print(f"[bold]#{alert.id} [{alert.severity.upper()}] {alert.title}[/] ({alert.state})",
-                      highlight=False, markup=False)
+        header = Text(f"#{alert.id} [{alert.severity.upper()}] {alert.title}", style="bold")
+        console.print(header + Text(f" ({alert.state})"), highlight=False)  # Text: scraped titles are never markup
         if alert.dismiss_reason:
             console.print(f"  dismissed: {alert.dismiss_reason}", highlight=False, markup=False)
         for row in data["items"]:
-            copy = f" (copy of item {row['copy_of']})" if row["copy_of"] else ""
-            console.print(f"  • {row['title']} — {row['url']} (rule {row['rule']}){copy}", highlight=False,
+            if row.get("removal_reason"):
+                why = f"removed {row['removed_at']:%Y-%m-%d %H:%M} UTC: {row['removal_reason']}"
+            else:
+                why = f"rule {row['rule']}" + (f", copy of item {row['copy_of']}" if row["copy_of"] else "")
+            console.print(f"  • {row['source']}: {row['title']} — {row['url']} ({why})", highlight=False,
                           markup=False)
         for d in alert.deliveries:
             error = f" — {d.last_error}" if d.last_error else ""

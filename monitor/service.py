@@ -330,7 +330,7 @@ class Service:
             log.warning(
                 "re-check %s: %s", outcome.status, outcome.error, extra={"status": outcome.status}
             )
-        self._raise_removal_alerts()
+        self.sweep_removals()
 
     def _item_removed(self, item_id: int, reason: str) -> None:
         # Counted and logged only: the alert is derived from the database (monitor.removals) after the
@@ -343,7 +343,7 @@ class Service:
             extra={"item": item_id, "reason": reason},
         )
 
-    def _raise_removal_alerts(self) -> None:
+    def sweep_removals(self) -> None:
         """Alert every removal that has no alert yet (monitor.removals), then send them."""
         if self.stop.is_set():
             return
@@ -360,7 +360,7 @@ class Service:
     def dispatch(self) -> None:
         """The periodic dispatcher job: match anything left pending, alert removals, send the outbox."""
         self.matcher.sweep()
-        self._raise_removal_alerts()
+        self.sweep_removals()
         self.dispatcher.wake()
 
     def digest(self, channel: str) -> None:
@@ -670,6 +670,7 @@ def run_once(service: Service) -> int:
             list(pool.map(service.crawl, [s.id for s in sources]))
         if not service.stop.is_set():
             service.matcher.match(service.matcher.pending_ids())
+            service.sweep_removals()  # removals a killed run recorded but never alerted
             service.dispatcher.drain()
         with app.database.read() as session:
             failures = dict(session.execute(select(Source.id, Source.consecutive_failures)).all())

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Alert, Delivery, DeliveryAttempt, Item, Match
@@ -117,8 +117,10 @@ def list_alerts(
 
 
 def alert_source_count(session: Session, alert_id: int) -> int:
-    query = select(func.count(func.distinct(Match.item_id))).where(Match.alert_id == alert_id)
-    return int(session.scalar(query) or 0)
+    """Items behind an alert: its matched reports, or the removed article of a removal alert."""
+    items = union(select(Match.item_id.label("item")).where(Match.alert_id == alert_id),
+                  select(Item.id.label("item")).where(Item.removal_alert_id == alert_id)).subquery()
+    return int(session.scalar(select(func.count()).select_from(items)) or 0)
 
 
 # --- removals (monitor.removals) --------------------------------------------------------------------

@@ -23,7 +23,7 @@ from monitor.crawling import RoundReport, run_round
 from monitor.demo.server import SiteServer as Inbox
 from monitor.messages import render_email, render_telegram
 from monitor.removals import EVENT_TYPE, raise_removal_alerts
-from monitor.service import Service
+from monitor.service import Service, run_once
 from monitor.views import alert_view
 from storage.crawl_repo import mark_removed
 from storage.models import Alert, Delivery, Item, Match
@@ -265,3 +265,19 @@ def test_the_service_recheck_and_dispatcher_job_raise_the_alert_and_wake_the_dis
         assert [a.id for a in world.removal_alerts()] == [alert.id]
     finally:
         lock.release()
+
+
+def test_a_removal_whose_callback_never_ran_is_alerted_by_run_once(world: World) -> None:
+    """`tocsin run --once` (cron) recovers a removal a killed service committed but never alerted."""
+    item_id = world.item().id
+    with world.app.database.write() as session:
+        assert mark_removed(session, item_id, reason="HTTP 410 Gone", evidence=None)
+    lock = instance_lock.acquire(world.app.config.database_url, standby=False)
+    assert lock is not None
+    service = Service(app=world.app, lock=lock)
+
+    assert run_once(service) == 0  # releases the lock and closes the app
+
+    [alert] = world.removal_alerts()
+    assert [d.status for d in world.deliveries(alert.id)] == ["sent"]
+    assert "HTTP 410 Gone" in world.messages()[-1]["message"]

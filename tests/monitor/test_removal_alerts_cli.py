@@ -114,6 +114,18 @@ def test_crawl_recheck_raises_the_removal_alert_and_the_alert_exports_both_respo
                            text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
 
+    # the alert lists the removed article as its one source, in the listing and in the details
+    listed = {a["id"]: a for a in setup.tocsin_json("alerts", "list")}
+    assert listed[alert_id]["event"] == "article_removed" and listed[alert_id]["sources"] == 1
+    shown = setup.tocsin_json("alerts", "show", str(alert_id))
+    assert shown["sources"] == 1
+    [row] = shown["items"]
+    assert row["item"] == item["id"] and row["url"] == setup.site.url(ARTICLE) and reason in row["removal_reason"]
+    words = setup.tocsin("alerts", "show", str(alert_id))
+    printed = " ".join(words.output.split())
+    assert words.exit_code == 0 and "• IRNA: " in printed and reason in printed and "rule None" not in printed
+    assert printed.startswith(f"#{alert_id} [WARNING] ") and "[bold]" not in printed
+
 
 def test_crawl_recheck_reports_in_words_and_a_second_run_raises_nothing(setup: Setup) -> None:
     assert setup.tocsin("crawl").exit_code == 0
