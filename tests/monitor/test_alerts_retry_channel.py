@@ -6,37 +6,22 @@ Real config directory, real SQLite file, the fake Telegram Bot API on loopback, 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from monitor import notify
-from monitor.cli import app
 from storage.alerts_repo import FINAL_STATUSES
+from tests.monitor.test_alerts_cli import closed_port, telegram, tocsin  # noqa: F401 - telegram: fixture
 from tests.monitor.test_alerts_harness import World, make_world
 from tests.support.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401 - fixture
 
-runner = CliRunner()
 CHAT_NOT_FOUND = "Bad Request: chat not found"
 
 
 @pytest.fixture
-def telegram(fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> FakeTelegram:  # noqa: F811
-    monkeypatch.setenv(notify.TELEGRAM_API_ENV, fake_telegram.url)
-    return fake_telegram
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def world(tmp_path: Path, telegram: FakeTelegram) -> Iterator[World]:
+def world(tmp_path: Path, telegram: FakeTelegram) -> Iterator[World]:  # noqa: F811
     """tg (non-critical alerts wait for its 08:00 digest) and mail (an SMTP port nobody listens on)."""
     channels = {
         "tg": {"url": telegram.apprise_url, "min_severity": "info", "digest": "08:00"},
@@ -47,10 +32,6 @@ def world(tmp_path: Path, telegram: FakeTelegram) -> Iterator[World]:
     made.clock.now = made.clock.now.replace(hour=9)
     yield made
     made.database.dispose()
-
-
-def tocsin(world: World, *args: str) -> Result:
-    return runner.invoke(app, [*args, "--config", str(world.directory)])
 
 
 def statuses(world: World, channel: str) -> dict[tuple[int, str], str]:
@@ -69,7 +50,7 @@ def dispatch_until_settled(world: World) -> list[int]:
 
 
 def test_retry_channel_requeues_only_that_channels_dead_deliveries_and_they_are_sent(
-    world: World, telegram: FakeTelegram
+    world: World, telegram: FakeTelegram  # noqa: F811
 ) -> None:
     critical = world.report("hrana", persons=("Saeed Masouri",), severity="critical", title="Masouri moved")
     info_one = world.report("hrana", persons=("Ali Younesi",), severity="info", event="arrest")
@@ -118,7 +99,7 @@ def test_retry_channel_requeues_only_that_channels_dead_deliveries_and_they_are_
     assert again.exit_code == 0 and "tg: re-queued 0" in again.stdout
 
 
-def test_a_retried_delivery_gets_a_fresh_attempt_budget(world: World, telegram: FakeTelegram) -> None:
+def test_a_retried_delivery_gets_a_fresh_attempt_budget(world: World, telegram: FakeTelegram) -> None:  # noqa: F811
     world.reconfigure({"channels": {"tg": {"url": telegram.apprise_url}}, "alerts": {"max_attempts": 2}})
     decision = world.report("hrana", persons=("Saeed Masouri",), severity="critical")
     telegram.fail_next(2, status=502, description="Bad Gateway")  # transient: retried, then dead
