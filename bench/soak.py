@@ -13,6 +13,11 @@ Targets (docs/service.md): memory flat and under 300 MB; p95 latency under 1 s.
 
     .venv/bin/python bench/soak.py --duration 10m            # the real soak
     .venv/bin/python bench/soak.py --duration 60s --sources 10   # a smoke run
+    .venv/bin/python bench/soak.py --duration 15m --tracemalloc  # where memory grows (slower service)
+
+``--tracemalloc`` runs the service with ``PYTHONTRACEMALLOC`` and sends it SIGUSR1 a third of the way
+through and at the end (monitor/memory_report.py): the second report is what grew after warm-up, by
+line of Tocsin's code; it is printed from the service's log.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ rules:
     query: '{TRIGGER}'
 """
 FEED_SIZE = 20
+MEMORY_REPORT = "memory growth since the last look"  # monitor/memory_report.py's log message
 WORDS = [
     "relatives",
     "lawyers",
@@ -290,6 +296,8 @@ def main() -> int:
         "--matching", type=float, default=0.3, help="share of new articles that match"
     )
     parser.add_argument("--every", type=float, default=30.0, help="seconds between progress lines")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="trace allocations in the service and print what grew after warm-up")
     args = parser.parse_args()
     duration = parse_duration(args.duration).total_seconds()
 
@@ -311,14 +319,17 @@ def main() -> int:
         flush=True,
     )
     with open(log_path, "w") as log:
+        env = {**os.environ, "PYTHONTRACEMALLOC": "25"} if args.tracemalloc else None
         service = subprocess.Popen(
             [sys.executable, "-m", "monitor.cli", "run", "--config", str(config_dir)],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=env,
         )
     started = time.monotonic()
     next_publish = next_report = started
+    memory_looks = [started + duration / 3] if args.tracemalloc else []
     samples: list[tuple[float, float]] = []
     rng = random.Random(7)
     print(
@@ -350,11 +361,19 @@ def main() -> int:
                     f"{percentile(lat, 0.95):6.3f}",
                     flush=True,
                 )
+            if memory_looks and now >= memory_looks[0]:
+                memory_looks.pop(0)
+                service.send_signal(signal.SIGUSR1)  # the baseline for "what grew after warm-up"
             if service.poll() is not None:
                 print(f"the service exited early with code {service.returncode}; see {log_path}")
                 return 1
             time.sleep(0.05)
     finally:
+        if args.tracemalloc and service.poll() is None:
+            service.send_signal(signal.SIGUSR1)
+            deadline = time.monotonic() + 120  # two snapshots of a traced process take a while
+            while time.monotonic() < deadline and log_path.read_text(errors="replace").count(MEMORY_REPORT) < 2:
+                time.sleep(0.5)
         stop_started = time.monotonic()
         service.send_signal(signal.SIGTERM)
         try:
@@ -410,6 +429,10 @@ def main() -> int:
             }
         )
     )
+    if args.tracemalloc:
+        reports = log_path.read_text(encoding="utf-8", errors="replace").split(MEMORY_REPORT)
+        print("\nwhat grew after warm-up (tracemalloc, from the service's log):")
+        print(MEMORY_REPORT + reports[-1][:4000] if len(reports) > 2 else "  (no report)")
     stop.set()
     database.dispose()
     return 0 if os.environ.get("SOAK_STRICT") != "1" or (lat and percentile(lat, 0.95) < 1.0) else 1

@@ -47,7 +47,7 @@ from sqlalchemy import func, select
 
 from config.loader import TocsinConfig, load_config
 from crawler.runner import recheck_due
-from monitor import instance_lock, scheduling
+from monitor import instance_lock, memory_report, scheduling
 from monitor.app import App
 from monitor.crawling import crawl_source, run_analysis
 from monitor.dispatch import dispatch_due, run_digests
@@ -648,6 +648,7 @@ def run_service(
         return run_once(service)
     try:
         service.start()
+        memory_report.install()  # only with PYTHONTRACEMALLOC set: SIGUSR1 logs what grew
         if on_started is not None:
             on_started(service)
         service.wait()
