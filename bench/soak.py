@@ -15,7 +15,7 @@ Targets (docs/service.md): memory flat and under 300 MB; p95 latency under 1 s.
     .venv/bin/python bench/soak.py --duration 60s --sources 10   # a smoke run
     .venv/bin/python bench/soak.py --duration 15m --tracemalloc  # where memory grows (slower service)
 
-``--tracemalloc`` runs the service with ``PYTHONTRACEMALLOC`` and sends it SIGUSR1 a third of the way
+``--tracemalloc`` runs the service with ``TOCSIN_TRACEMALLOC`` and sends it SIGUSR1 a third of the way
 through and at the end (monitor/memory_report.py): the second report is what grew after warm-up, by
 line of Tocsin's code; it is printed from the service's log.
 """
@@ -319,7 +319,7 @@ def main() -> int:
         flush=True,
     )
     with open(log_path, "w") as log:
-        env = {**os.environ, "PYTHONTRACEMALLOC": "25"} if args.tracemalloc else None
+        env = {**os.environ, "TOCSIN_TRACEMALLOC": "25"} if args.tracemalloc else None
         service = subprocess.Popen(
             [sys.executable, "-m", "monitor.cli", "run", "--config", str(config_dir)],
             cwd=ROOT,

@@ -1,7 +1,9 @@
 """Where a long-running service's memory goes: ``kill -USR1 PID`` logs what grew since the last look.
 
-Only when Python traces allocations (``PYTHONTRACEMALLOC=25 tocsin run``; tracing slows the service,
-so it is for diagnosis, not for production). Once started, the service takes a snapshot; each SIGUSR1
+Only with ``TOCSIN_TRACEMALLOC=FRAMES tocsin run`` (tracing slows the service, so it is for diagnosis, not
+for production): the service starts tracing once it is up, so its start-up (imports, rule compilation)
+is neither slowed nor counted, and takes a snapshot (``PYTHONTRACEMALLOC`` works too, tracing from the
+first line). Each SIGUSR1
 logs the allocation sites whose memory grew most since the previous snapshot (so a second signal, sent
 after warm-up, shows steady-state growth only), grouped by the most recent frame in Tocsin's own code (a
 growth inside SQLAlchemy or Scrapy is charged to the Tocsin line that caused it), with the total traced
@@ -11,6 +13,7 @@ memory. ``bench/soak.py --tracemalloc`` signals a third of the way through a soa
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import tracemalloc
 from pathlib import Path
@@ -19,6 +22,7 @@ from types import FrameType
 log = logging.getLogger(__name__)
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 TOP = 15
+TRACE_ENV = "TOCSIN_TRACEMALLOC"
 
 
 class MemoryReport:
@@ -54,7 +58,13 @@ def _own_frame(traceback: tracemalloc.Traceback) -> str:
 
 
 def install() -> MemoryReport | None:
-    """Take the baseline and log the growth on SIGUSR1, if allocations are traced; else do nothing."""
+    """Trace (``TOCSIN_TRACEMALLOC``), take the baseline and log the growth on SIGUSR1; else do nothing."""
+    frames = os.environ.get(TRACE_ENV, "").strip()
+    if frames and not tracemalloc.is_tracing():
+        if not frames.isdigit() or not 1 <= int(frames) <= 100:
+            log.error("%s=%r: expected a number of frames from 1 to 100; not tracing", TRACE_ENV, frames)
+            return None
+        tracemalloc.start(int(frames))
     if not tracemalloc.is_tracing() or not hasattr(signal, "SIGUSR1"):
         return None
     report = MemoryReport()

@@ -648,7 +648,7 @@ def run_service(
         return run_once(service)
     try:
         service.start()
-        memory_report.install()  # only with PYTHONTRACEMALLOC set: SIGUSR1 logs what grew
+        memory_report.install()  # only with TOCSIN_TRACEMALLOC set: SIGUSR1 logs what grew
         if on_started is not None:
             on_started(service)
         service.wait()

@@ -50,3 +50,21 @@ def test_sigusr1_logs_the_report(tracing: None, caplog: pytest.LogCaptureFixture
 def test_without_tracing_nothing_is_installed() -> None:
     assert not tracemalloc.is_tracing()
     assert memory_report.install() is None
+
+
+def test_tocsin_tracemalloc_starts_tracing_once_the_service_is_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = signal.getsignal(signal.SIGUSR1)
+    monkeypatch.setenv(memory_report.TRACE_ENV, "5")
+    try:
+        assert memory_report.install() is not None and tracemalloc.is_tracing()
+        assert tracemalloc.get_traceback_limit() == 5
+    finally:
+        tracemalloc.stop()
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_bad_frame_count_is_reported_and_nothing_traced(monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv(memory_report.TRACE_ENV, "lots")
+    assert memory_report.install() is None and not tracemalloc.is_tracing()
+    assert "TOCSIN_TRACEMALLOC='lots'" in caplog.text
