@@ -135,7 +135,7 @@ def demo(
                 alerts = [session.get_one(Alert, alert_id) for alert_id in fresh]
                 for alert in sorted(alerts, key=lambda a: ({"critical": 0, "warning": 1}.get(a.severity, 2), a.id)):
                     print_alert(alert)
-                total = session.query(Alert).count()
+                total = session.query(Alert).filter(Alert.kind == "event").count()  # not history's escalations
             received = len(server.inbox)
             if fresh:
                 new = report.processing.alerts_new

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,9 +46,13 @@ def test_first_run_prints_alerts_with_evidence(demo_runs: Any) -> None:
 
 
 def test_second_run_sends_nothing_twice(demo_runs: Any) -> None:
-    workdir, _, second = demo_runs
+    workdir, first, second = demo_runs
     assert second.returncode == 0, second.stderr[-3000:]
     assert "No new alerts" in second.stdout
+    # the second run counts the same alerts the first one raised and delivered
+    raised = re.search(r"(\d+) new alerts", first.stdout)
+    counted = re.search(r"all (\d+) alerts from the demo site were already delivered", " ".join(second.stdout.split()))
+    assert raised and counted and raised[1] == counted[1], (first.stdout[-500:], second.stdout)
     for alert in alerts(workdir):
         sent = [d for d in alert["deliveries"] if d["status"] == "sent" and d["kind"] == "new"]
         assert len(sent) <= 1, alert
