@@ -276,7 +276,9 @@ class ServiceProcess:
             hit = re.search(pattern, self.output[after:])
             return hit[0] if hit else None
 
-        return wait_until(found, timeout=timeout, what=f"service output matching {pattern!r}")
+        matched = wait_until(found, timeout=timeout, what=f"service output matching {pattern!r}")
+        assert matched is not None  # wait_until returns only a truthy value
+        return matched
 
     def health_url(self) -> str:
         return self.wait_for_output(r"http://127\.0\.0\.1:\d+(?=/healthz)")

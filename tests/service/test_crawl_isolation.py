@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database
 from tests.crawler import proctree
 from tests.service.support import NewsSite, ServiceProcess, wait_until
 from tests.service.test_service_process import (
+    OpenDb,
+    StartService,
     ok_runs,
     outbox_settled,
     runs_with_status,
@@ -27,8 +28,6 @@ from tests.service.test_service_process import (
 
 pytestmark = pytest.mark.slow
 
-StartService = Callable[..., ServiceProcess]
-OpenDb = Callable[[Path], Database]
 BROKEN_SOURCES = {
     "a YAML syntax error": ("sources:\n  - id: news\n    kind: feed\n    url: [unclosed\n", "Ahmad", "Karaj"),
     "a schema error": ("sources:\n  - id: news\n    kind: carrier-pigeon\n    url: nowhere\n", "Reza", "Shiraz"),
