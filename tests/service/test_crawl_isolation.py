@@ -103,6 +103,8 @@ def test_sigkill_of_the_service_takes_its_crawl_and_workers_with_it_and_a_restar
     first = start_service(config)
     database = service_db(config)
     wait_until(lambda: news_site.alerts_for(sent.title), what="the alert for the first article")
+    # mid-crawl, not mid-send (a kill between the webhook's answer and the "sent" commit is resent once)
+    wait_until(lambda: outbox_settled(database), what="the first alert recorded as sent")
     wait_until(lambda: news_site.requested(in_flight.slug), what="the crawl fetching the held page")
     found = wait_until(lambda: service_crawl(first), what="the crawl child and its workers")
     assert found is not None
