@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config.types import parse_duration  # noqa: E402
+from monitor.memory_report import REPORT_HEADER as MEMORY_REPORT  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Item  # noqa: E402
 
@@ -60,7 +61,6 @@ rules:
     query: '{TRIGGER}'
 """
 FEED_SIZE = 20
-MEMORY_REPORT = "memory growth since the last look"  # monitor/memory_report.py's log message
 WORDS = [
     "relatives",
     "lawyers",

@@ -176,7 +176,7 @@ def _title(event_type: str, subject: str | None, item: Item) -> str:
     return f"{label}: {subject}" if subject else f"{label}: {item.url}"
 
 
-def _lead(text: str, limit: int = SUMMARY_CHARS) -> str:
+def lead(text: str, limit: int = SUMMARY_CHARS) -> str:
     """The opening of the first report, cut at a sentence (or word) end within ``limit`` characters."""
     text = " ".join(text.split())
     if len(text) <= limit:
@@ -210,7 +210,7 @@ def _new_alert(session: Session, match: Match, item: Item, config: TocsinConfig,
         subject=main.name if main else None,
         subject_key=main.key if main else None,
         title=_title(match.event_type, main.name if main else None, item),
-        summary=_lead(item.text),
+        summary=lead(item.text),
         details=details,
         first_seen_at=when,
         last_seen_at=when,

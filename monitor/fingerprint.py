@@ -101,9 +101,8 @@ def shingles(text: str) -> frozenset[int]:
     tokens = words(text)
     if len(tokens) < SHINGLE_WORDS:
         return frozenset(_hash64(token) for token in tokens)
-    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
     grams = {" ".join(gram) for gram in zip(*(tokens[k:] for k in range(SHINGLE_WORDS)), strict=False)}
-    return frozenset([from_bytes(blake2b(gram.encode(), digest_size=8).digest(), "big") for gram in grams])
+    return frozenset([_hash64(gram) for gram in grams])
 
 
 def simhash(features: frozenset[int]) -> int:

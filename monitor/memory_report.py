@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 TOP = 15
 TRACE_ENV = "TOCSIN_TRACEMALLOC"
+REPORT_HEADER = "memory growth since the last look"  # bench/soak.py finds the reports in the log by it
 
 
 class MemoryReport:
@@ -72,8 +73,8 @@ def install() -> MemoryReport | None:
     def _on_usr1(_signum: int, _frame: FrameType | None) -> None:
         current, peak = tracemalloc.get_traced_memory()
         lines = report.growth()
-        log.warning("memory growth since the last look (traced now %.1f MiB, peak %.1f MiB):\n%s",
-                    current / 2**20, peak / 2**20, "\n".join(lines))
+        log.warning("%s (traced now %.1f MiB, peak %.1f MiB):\n%s",
+                    REPORT_HEADER, current / 2**20, peak / 2**20, "\n".join(lines))
 
     signal.signal(signal.SIGUSR1, _on_usr1)
     log.warning("tracemalloc is on: send SIGUSR1 to log what grew since now")

@@ -13,15 +13,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
 from monitor.alerts import AlertDecision, fold_match
 from monitor.rules import Document, RuleEngine
 from storage.db import Database
 from storage.models import Item, Match, Source
-from storage.repository import add_match, pending_item_ids
+from storage.repository import add_match, pending_item_ids, pending_items
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +120,4 @@ def process_pending(
 def _match_batch(session: Session, ids: Sequence[int], engine: RuleEngine,
                  config: TocsinConfig) -> list[list[AlertDecision]]:
     """Match the items of ``ids`` still pending (someone else may have matched some meanwhile)."""
-    items = session.scalars(
-        select(Item).where(Item.id.in_(list(ids))).options(joinedload(Item.source)).order_by(Item.id)
-    ).all()
-    return [match_item(session, item, engine, config) for item in items
-            if item.matched_version < item.version and item.status == "active"]
+    return [match_item(session, item, engine, config) for item in pending_items(session, ids)]

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.alerts import main_subject, queue_deliveries
+from monitor.alerts import lead, main_subject, queue_deliveries
 from monitor.messages.text import format_when
 from storage import alerts_repo as repo
 from storage.db import Database
@@ -50,9 +50,8 @@ def removal_dedup_key(item_id: int, removed_at: datetime) -> str:
     return f"{EVENT_TYPE}|item:{item_id}|{removed_at:%Y-%m-%dT%H:%M:%S}"
 
 
-def _lead(text: str, limit: int = LEAD_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+def _source_label(item: Item) -> str:
+    return item.source.name if item.source is not None else item.source_id
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -62,7 +61,7 @@ def _unique(values: list[str]) -> list[str]:
 def removal_content(item: Item, matches: list[Match]) -> tuple[str, str, dict[str, object]]:
     """Title, summary and details of the alert; scraped strings are kept raw (the renderers clean and
     escape them), and the ``entities`` give the facts one per line in every channel's message."""
-    source = item.source.name if item.source is not None else item.source_id
+    source = _source_label(item)
     when = item.removed_at or utcnow()
     reason = item.removal_reason or "gone"
     rules = _unique([m.rule_id for m in matches])
@@ -76,9 +75,9 @@ def removal_content(item: Item, matches: list[Match]) -> tuple[str, str, dict[st
         f"{source} removed an article that had matched {matched} ({', '.join(events)}). "
         "Its last text and the response that showed it gone are kept as evidence."
     )
-    lead = _lead(item.text or "")
-    if lead:
-        summary += f"\n\nWhat it said: {lead}"
+    opening = lead(item.text or "", LEAD_CHARS)
+    if opening:
+        summary += f"\n\nWhat it said: {opening}"
     entities: dict[str, object] = {
         "source": source,
         "url": item.url,
@@ -119,7 +118,7 @@ def alert_removal(session: Session, item: Item, config: TocsinConfig, *,
         return RemovalAlert(existing.id, item.id, created=False)
     matches = repo.item_matches(session, item.id)
     title, summary, details = removal_content(item, matches)
-    source = item.source.name if item.source is not None else item.source_id
+    source = _source_label(item)
     alert = Alert(
         dedup_key=key, kind=KIND, event_type=EVENT_TYPE, severity=config.settings.alerts.removal_severity,
         subject=source[:300], subject_key=f"item:{item.id}", title=title, summary=summary, details=details,

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, insert, select
+from sqlalchemy.orm import Session, joinedload
 
 from storage.models import CrawlRun, Item, ItemVersion, Match, Snapshot, Source, utcnow
 from storage.records import ItemRecord, SnapshotRecord, StoreOutcome, StoreResult
@@ -257,12 +257,23 @@ def _store_edit(session: Session, record: ItemRecord, digest: str, item_id: int,
     return StoreResult(StoreOutcome.UPDATED, existing.id, existing.version)
 
 
+def _is_pending() -> ColumnElement[bool]:
+    """An active item whose current version has not been matched yet."""
+    return and_(Item.matched_version < Item.version, Item.status == "active")
+
+
 def pending_item_ids(session: Session, *, limit: int = 500, item_ids: Sequence[int] | None = None) -> list[int]:
     """Ids of the items whose current version has not been matched yet, oldest first."""
-    query = select(Item.id).where(Item.matched_version < Item.version, Item.status == "active")
+    query = select(Item.id).where(_is_pending())
     if item_ids is not None:
         query = query.where(Item.id.in_(list(item_ids)))
     return list(session.scalars(query.order_by(Item.id).limit(limit)))
+
+
+def pending_items(session: Session, item_ids: Sequence[int]) -> list[Item]:
+    """Those of ``item_ids`` still pending (another process may have matched some), with their sources."""
+    query = select(Item).where(_is_pending(), Item.id.in_(list(item_ids))).options(joinedload(Item.source))
+    return list(session.scalars(query.order_by(Item.id)))
 
 
 def list_items(
