@@ -46,10 +46,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from config.loader import TocsinConfig, load_config
-from crawler.runner import recheck_due
 from monitor import instance_lock, memory_report, scheduling
 from monitor.app import App
-from monitor.crawling import crawl_source, run_analysis
+from monitor.crawling import crawl_source, recheck_matched, run_analysis
 from monitor.dispatch import dispatch_due, run_digests
 from monitor.errors import ServiceError
 from monitor.health import (
@@ -315,15 +314,8 @@ class Service:
         """Re-fetch matched items for edits and deletions (``recheck``); edits are matched again at once."""
         if self.stop.is_set():
             return
-        app = self.app
-        outcome = recheck_due(
-            database=app.database,
-            config=app.config,
-            timeout=app.config.settings.schedule.crawl_timeout,
-            on_item=self.matcher.submit,
-            on_removed=self._item_removed,
-            log_file=app.log_dir / "crawl.log",
-            stop_event=self.stop,
+        outcome = recheck_matched(
+            self.app, on_item=self.matcher.submit, on_removed=self._item_removed, stop_event=self.stop
         )
         self.metrics.crawls.labels(f"recheck-{outcome.status}").inc()
         if outcome.status not in ("ok", "killed"):
