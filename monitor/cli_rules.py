@@ -351,6 +351,42 @@ def _backtest_stored(engine: RuleEngine, config: Path | None, since: str) -> Non
         style="bold"))
 
 
+# --------------------------------------------------------------------------------------------- eval
+@rules_app.command("eval")
+def eval_corpus(
+    corpus: Annotated[Path, typer.Argument(help="a labelled corpus: JSON lines with labels, optional_labels, lang")],
+    errors: Annotated[
+        bool, typer.Option("--errors", help="list each false positive and false negative, with why")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object, for scripts")] = False,
+    min_f1: Annotated[
+        float | None, typer.Option("--min-f1", help="exit 1 when the macro-F1 is below this")
+    ] = None,
+    config: ConfigDirOption = None,
+    rules: RulesOption = None,
+    watchlists: WatchlistsOption = None,
+) -> None:
+    """Measure the rules on a labelled corpus: precision, recall and F1 per event type and language."""
+    from monitor.rules.corpus import CorpusError, evaluate_corpus, load_corpus
+    from monitor.cli_eval import print_errors, print_report
+
+    try:
+        rows = load_corpus(corpus)
+    except CorpusError as exc:
+        raise _fail(str(exc)) from None
+    engine = load_engine(config, rules, watchlists)
+    report = evaluate_corpus(engine, rows)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print_report(report, console, title=str(corpus))
+        if errors:
+            print_errors(engine, report, console)
+    if min_f1 is not None and report.macro_f1() < min_f1:
+        err_console.print(Text(f"macro-F1 {report.macro_f1():.3f} is below --min-f1 {min_f1:.3f}", style="bold red"))
+        raise typer.Exit(1)
+
+
 def _short(text: str, width: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
