@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Severity = Literal["info", "warning", "critical"]
-Scope = Literal["sentence", "paragraph", "document"]
+Scope = Literal["clause", "sentence", "paragraph", "document"]
+Background = Literal["count", "ignore"]
 ListKind = Literal["person", "prison", "court", "charge", "place", "term"]
 # Built-in event types; any other lower_snake_case name is a user-defined event.
 KNOWN_EVENTS = (
@@ -91,6 +92,14 @@ class Exclusion(_Strict):
     within: Scope | None = None
 
 
+class Negation(_Strict):
+    """A cue that cancels the rule when it occurs in the ``within`` segment (default: the sentence)
+    of every piece of evidence: ``clause`` keeps "rejected …, but accepted …" apart."""
+
+    query: str
+    within: Scope = "sentence"
+
+
 class RuleSpec(_Strict):
     id: Identifier
     description: str = ""
@@ -103,11 +112,12 @@ class RuleSpec(_Strict):
     query: str | None = None
     context: str | None = None
     exclude: list[Exclusion] = []
-    negations: list[str] = []
+    negations: list[Negation] = []
+    background: Background = "count"
     weights: Weights | None = None
     examples: RuleExamples = RuleExamples()
 
-    @field_validator("exclude", mode="before")
+    @field_validator("exclude", "negations", mode="before")
     @classmethod
     def _strings_are_queries(cls, value: object) -> object:
         if isinstance(value, list):
@@ -135,6 +145,7 @@ class WatchEntry(_Strict):
         None  # generate Latin transliteration variants; default: the list's setting
     )
     tags: list[str] = []
+    role: str = ""  # e.g. un_rapporteur, judiciary, friday_prayer_leader: reported with speaker slots
     notes: str = ""
 
 

@@ -386,18 +386,24 @@ class RuleEngine:
     def _negated(
         self, rule: CompiledRule, view: DocumentView, kept: list[tuple[Window, list[Span]]]
     ) -> tuple[str, str] | None:
-        """A negation cue in the sentence of every piece of evidence suppresses the match."""
+        """A negation cue in the segment (sentence by default) of every piece of evidence suppresses
+        the match."""
         if not rule.negations:
             return None
         first: tuple[str, str] | None = None
         for _, spans in kept:
             for span in spans or [(0, 0)]:
-                sentence = view.segment_of("sentence", span[0])
-                cue = next((c for c in rule.negations if evaluate(c.node, view, sentence)[0]), None)
+                cue = None
+                for clause in rule.negations:
+                    segment = view.segment_of(clause.scope or "sentence", span[0])
+                    if clause.test(view, segment)[0]:
+                        cue = clause
+                        break
                 if cue is None:
                     return None
                 if first is None:
-                    first = (f"negation cue in the sentence {_quote(view, sentence)}", cue.source)
+                    where = cue.scope or "sentence"
+                    first = (f"negation cue in the {where} {_quote(view, segment)}", cue.source)
         return first
 
 

@@ -48,6 +48,8 @@ def evaluate(node: Node, view: DocumentView, window: Window) -> Result:
         return not ok, []
     if isinstance(node, Field):
         assert node.part is not None
+        if node.name == "main":
+            return evaluate(node.part, view.foreground, window)
         return evaluate(node.part, view, view.field_window(node.name, window))
     if isinstance(node, Near):
         return _near(node, view, window)
@@ -83,6 +85,8 @@ def progress(node: Node, view: DocumentView, window: Window) -> int:
     if isinstance(node, Or):
         return max(progress(part, view, window) for part in node.parts)
     if isinstance(node, Field) and node.part is not None:
+        if node.name == "main":
+            return progress(node.part, view.foreground, window)
         return progress(node.part, view, view.field_window(node.name, window))
     if isinstance(node, And | Near):
         return sum(progress(part, view, window) for part in node.children())
@@ -110,6 +114,9 @@ def failed_clause(
                 return found
         return node, "none of the alternatives occurs"
     if isinstance(node, Field) and node.part is not None:
+        if node.name == "main":
+            inner = failed_clause(node.part, view.foreground, window, query)
+            return inner or (node, "found only in background clauses")
         inner = failed_clause(node.part, view, view.field_window(node.name, window), query)
         return inner or (node, f"not found in the {node.name}")
     if isinstance(node, Not):
@@ -184,6 +191,12 @@ def compile_node(node: Node) -> Test:
     if isinstance(node, Field):
         assert node.part is not None
         inner, name = compile_node(node.part), node.name
+        if name == "main":
+
+            def foreground(view: DocumentView, window: Window) -> Result:
+                return inner(view.foreground, window)  # type: ignore[arg-type]
+
+            return foreground
 
         def scoped(view: DocumentView, window: Window) -> Result:
             return inner(view, view.field_window(name, window))

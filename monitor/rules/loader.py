@@ -30,6 +30,7 @@ from monitor.rules.compiled import (
 )
 from monitor.rules.locate import locate_in_value
 from monitor.rules.query import (
+    Field,
     ListRef,
     Node,
     QuerySyntaxError,
@@ -137,6 +138,8 @@ class Compiler:
             rule = CompiledRule(spec=spec, file=path, line=line, index=len(self.rules), query=None)
             if spec.query is not None:
                 rule.query = self._clause(document, (*base, "query"), spec.query, positive=True)
+                if spec.background == "ignore":
+                    rule.query = Clause(spec.query, Field(0, len(spec.query), name="main", part=rule.query.node))
             if spec.context is not None:
                 rule.context = self._clause(
                     document, (*base, "context"), spec.context, positive=True
@@ -149,10 +152,14 @@ class Compiler:
                 clause = self._clause(document, where, exclusion.query, positive=True)
                 clause.scope = exclusion.within
                 rule.excludes.append(clause)
-            rule.negations = [
-                self._clause(document, (*base, "negations", i), text, positive=True)
-                for i, text in enumerate(spec.negations)
-            ]
+            raw_negations = document.data["rules"][index].get("negations") or []
+            for i, negation in enumerate(spec.negations):
+                where = (*base, "negations", i)
+                if isinstance(raw_negations[i], dict):
+                    where = (*where, "query")
+                clause = self._clause(document, where, negation.query, positive=True)
+                clause.scope = negation.within
+                rule.negations.append(clause)
             if spec.weights is not None:
                 for key, weight in spec.weights.terms.items():
                     clause = self._clause(

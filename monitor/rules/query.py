@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-FIELDS = ("title", "text")
+FIELDS = ("title", "text", "lead", "main")
 DEFAULT_NEAR = 5
 
 

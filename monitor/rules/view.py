@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from monitor.rules.clauses import background_spans, clause_windows
 from monitor.rules.normalize import NormalizedText, normalize
 from monitor.rules.scanner import Scanner, Span
 
 Window = tuple[int, int]
+LEAD_SENTENCES = 2
 # A sentence ends at . ! ? ؟ ; ؛ or … followed by a space, unless the word before the full stop
 # is an abbreviation ("Dr.") or a single letter ("U.N.", "i.e."). Found with str.find: a regex
 # character class costs more per character than the rest of the segmentation.
@@ -135,7 +137,29 @@ class DocumentView:
         low, high = window
         if name == "title":
             return low, min(high, self.split)
+        if name == "lead":
+            return low, min(high, self.lead_end)
         return max(low, self.split + 1), high
+
+    @cached_property
+    def lead_end(self) -> int:
+        """Where the lead ends: the title and the first two sentences of the text are the lead."""
+        body = [s for s in self.sentences if s[0] > self.split][:LEAD_SENTENCES]
+        return body[-1][1] if body else self.split
+
+    @cached_property
+    def foreground(self) -> ForegroundView:
+        """This document with its background clauses hidden (the ``main:`` field)."""
+        return ForegroundView(self)
+
+    def in_background(self, span: Span) -> bool:
+        """Whether ``span`` starts inside a background clause of its sentence."""
+        sentence = self.segment_of("sentence", span[0])
+        key = ("background", sentence)
+        found: list[Window] | None = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = background_spans(self.text, sentence)
+        return any(low <= span[0] < high for low, high in found)
 
     def same_field(self, first: Span, second: Span) -> bool:
         return (first[0] < self.split) == (second[0] < self.split)
@@ -174,7 +198,20 @@ class DocumentView:
             self.memo[key] = found
         return found
 
+    @cached_property
+    def clauses(self) -> list[Window]:
+        return [c for sentence in self.sentences for c in self._clauses_in(sentence)]
+
+    def _clauses_in(self, sentence: Window) -> list[Window]:
+        key = ("clauses", sentence)
+        found: list[Window] | None = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = clause_windows(self.text, sentence)
+        return found
+
     def segments(self, scope: str) -> list[Window]:
+        if scope == "clause":
+            return self.clauses
         if scope == "sentence":
             return self.sentences
         if scope == "paragraph":
@@ -182,6 +219,11 @@ class DocumentView:
         return [self.whole]
 
     def segment_of(self, scope: str, position: int) -> Window:
+        if scope == "clause":
+            sentence = self.segment_of("sentence", position)
+            clauses = self._clauses_in(sentence)
+            index = bisect_right(clauses, (position, len(self.text) + 1)) - 1
+            return clauses[max(index, 0)] if clauses else sentence
         if scope == "sentence":
             sentences = self._sentences_in(self.segment_index("paragraph", position))
             index = bisect_right(sentences, (position, len(self.text) + 1)) - 1
@@ -214,6 +256,39 @@ class DocumentView:
         offset = self.split + 1
         raw_start, raw_end = self.body.original_span(start - offset, end - offset)
         return RawSpan("text", raw_start, raw_end)
+
+
+class ForegroundView:
+    """A DocumentView whose term and regex hits exclude those starting in background clauses."""
+
+    def __init__(self, view: DocumentView) -> None:
+        self._view = view
+        self._cache: dict[int, list[Span]] = {}
+        self._keep: list[frozenset[int]] = []
+
+    @property
+    def foreground(self) -> ForegroundView:
+        return self
+
+    def term_spans(self, term_ids: frozenset[int], window: Window) -> list[Span]:
+        key = id(term_ids)
+        spans = self._cache.get(key)
+        if spans is None:
+            view = self._view
+            spans = [s for s in view.term_spans(term_ids, view.whole) if not view.in_background(s)]
+            self._cache[key] = spans
+            self._keep.append(term_ids)
+        low, high = window
+        if not spans or (low <= spans[0][0] and spans[-1][0] < high):
+            return spans
+        return spans[bisect_left(spans, (low, -1)) : bisect_left(spans, (high, -1))]
+
+    def regex_spans(self, index: int, window: Window) -> list[Span]:
+        view = self._view
+        return [s for s in view.regex_spans(index, window) if not view.in_background(s)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
 
 
 def _windows(cuts: list[int], size: int, begin: int = 0) -> list[Window]:

@@ -1,0 +1,183 @@
+"""Clauses and background: which stretches of a sentence tell the news, and which recall the past.
+
+Real reporting wraps old facts around new ones: "Pakhshan Azizi, who was sentenced to death in July
+2024, was transferred to Evin"; «… که پیشتر به اعدام محکوم شده بود، به زندان … منتقل شد». The
+news here is the transfer; the death sentence is background. A rule written with ``main:`` (or
+``background: ignore``) only sees the foreground, so the background clause cannot fire it.
+
+Shallow and deliberate, on the normalised text (lower case, one space between words, punctuation
+kept): no parser, no model. What counts as background:
+
+- a non-restrictive relative clause (", who …", ", which …", "whose …", Persian «که …» after a noun,
+  not after a verb of saying such as «گفت که»), up to the next comma or the end of its verb;
+- a clause in the past perfect ("had been sentenced", «محکوم شده بود»), comma to comma;
+- a parenthetical participle phrase between commas with no finite verb (", a teacher sentenced to
+  death in 2022,").
+
+Clauses are cut at , ، ; ؛ : ( ) and at the start of a relative clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+Span = tuple[int, int]
+
+_CLAUSE_MARKS = re.compile(r"[,،;؛:()]")
+_WORD = re.compile(r"\S+")
+
+# English ---------------------------------------------------------------------------------------------
+_EN_RELATIVE = frozenset({"who", "whom", "whose", "which"})
+_EN_PERFECT = re.compile(r"\b(?:had|'d)(?: (?:already|previously|earlier|also|since|once|first|been|not))* "
+                         r"(?:been|[a-z]+ed|given|taken|held|sent|put|hanged|hung|handed|issued)\b")
+_EN_FINITE = frozenset(
+    "is are was were has have had will would can could may might shall should must did does do am "
+    "says said say tells told reports reported".split()
+)
+_EN_PARTICIPLES = frozenset(
+    "sentenced condemned convicted arrested detained held executed hanged transferred moved accused "
+    "charged jailed imprisoned exiled".split()
+)
+_EN_AFTER_PARTICIPLE = frozenset("to in on by for at after over under since from".split())
+_EN_DETERMINERS = frozenset("a an the who whose his her their another one".split())
+
+# Persian ---------------------------------------------------------------------------------------------
+_FA_RELATIVE = "که"
+# A «که» after one of these words opens a complement ("said that …"), which carries the news.
+_FA_COMPLEMENT_BEFORE = frozenset(
+    """گفت گفته گفتند افزود افزوده افزودند کرد کرده کردند کردهاند کردند داد داده دادند دادهاند
+    نوشت نوشته نوشتند است شد شده شدند بود بودند اند شود میشود میگوید میگویند گفتهاند گفته_است
+    دانست دانسته خواست خواسته خواستند اعلام گزارش خبر تاکید تأکید مدعی معتقد آنجا آن این چنان
+    چنین طوری نحوی حالی جایی زمانی وقتی آنکه اینکه هنگامی پس چرا بلکه تا""".split()
+)
+# The verb that closes a Persian relative clause (verb-final): the clause ends after it.
+_FA_CLAUSE_VERBS = frozenset(
+    """است بود بودند اند بوده شد شدند شده کرد کردند کرده داد دادند داده دارد دارند داشت داشتند
+    بودهاند شدهاند کردهاند دادهاند میشود میشوند میکند میکنند""".split()
+)
+_FA_AUXILIARIES = frozenset("است بود بودند اند باشد باشند".split())
+_FA_PERFECT = re.compile(r"(?:شده|کرده|بوده|داده|گرفته|رفته|آمده|گشته|گردیده) (?:بود|بودند)(?![\w])")
+
+
+def background_spans(text: str, window: Span) -> list[Span]:
+    """Background stretches inside one sentence ``window`` of normalised ``text``."""
+    start, end = window
+    sentence = text[start:end]
+    relatives = list(_relative_clauses(sentence))
+    found = list(relatives)
+    pieces = _clauses(sentence, relatives)
+    for index, (low, high) in enumerate(pieces):
+        piece = sentence[low:high]
+        if _EN_PERFECT.search(piece) or _FA_PERFECT.search(piece):
+            found.append((low, high))
+        elif 0 < index < len(pieces) - 1 and _parenthetical(piece):
+            found.append((low, high))
+    return _merge([(start + low, start + high) for low, high in found if high > low])
+
+
+def clause_windows(text: str, window: Span) -> list[Span]:
+    """The clauses of one sentence: cut at clause punctuation and around relative clauses."""
+    start, end = window
+    sentence = text[start:end]
+    pieces = _clauses(sentence, list(_relative_clauses(sentence)))
+    return [(start + low, start + high) for low, high in pieces] or [window]
+
+
+# ------------------------------------------------------------------------------------------ internals
+def _clauses(sentence: str, relatives: list[Span]) -> list[Span]:
+    cuts = sorted({0, len(sentence), *(m.start() for m in _CLAUSE_MARKS.finditer(sentence)),
+                   *(low for low, _ in relatives), *(high for _, high in relatives)})
+    out: list[Span] = []
+    for low, high in zip(cuts, cuts[1:], strict=False):
+        while low < high and sentence[low] in " ,،;؛:()":
+            low += 1
+        while high > low and sentence[high - 1] == " ":
+            high -= 1
+        if high > low:
+            out.append((low, high))
+    return out
+
+
+def _parenthetical(piece: str) -> bool:
+    """ ", a Kurdish teacher sentenced to death in 2022," : a participle, no finite verb."""
+    words = piece.strip(" ,،;؛:().").split()
+    if len(words) < 2 or any(word in _EN_FINITE for word in words):
+        return False
+    passive = any(
+        word in _EN_PARTICIPLES and (index + 1 == len(words) or words[index + 1] in _EN_AFTER_PARTICIPLE)
+        for index, word in enumerate(words)
+    )
+    return passive and (words[0] in _EN_DETERMINERS or words[0] in _EN_PARTICIPLES or words[1] in _EN_PARTICIPLES
+                        or len(words) <= 12)
+
+
+def _relative_clauses(sentence: str) -> Iterator[Span]:
+    words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(sentence)]
+    for index, (low, high, word) in enumerate(words):
+        bare = word.strip("\"'“”«»")
+        if bare in _EN_RELATIVE:
+            before = sentence[:low].rstrip()
+            restrictive = not before.endswith((",", "(")) and bare != "whose"
+            end = _en_clause_end(sentence, words, index)
+            if restrictive and not _EN_PERFECT.search(sentence[low:end]):
+                continue
+            yield low, end
+        elif bare == _FA_RELATIVE and index > 0:
+            previous = words[index - 1][2].strip(",،\"«»")
+            if previous in _FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")):
+                continue
+            yield low, _fa_clause_end(sentence, words, index)
+
+
+def _en_clause_end(sentence: str, words: list[tuple[int, int, str]], index: int) -> int:
+    """An English relative clause ends at a comma, or where a second finite verb starts the main
+    clause again ("the man who had been sentenced in 2022 | was executed")."""
+    limit = _clause_end(sentence, words[index][1])
+    seen_verb = previous_is_auxiliary = False
+    for low, _, word in words[index + 1 :]:
+        if low >= limit:
+            break
+        if word in _EN_FINITE:
+            if seen_verb and not previous_is_auxiliary:
+                return low
+            seen_verb = True
+            previous_is_auxiliary = True
+        else:
+            previous_is_auxiliary = False
+    return limit
+
+
+def _clause_end(sentence: str, after: int) -> int:
+    mark = _CLAUSE_MARKS.search(sentence, after)
+    return mark.start() if mark else len(sentence)
+
+
+def _fa_clause_end(sentence: str, words: list[tuple[int, int, str]], index: int) -> int:
+    """A Persian relative clause ends at its verb (or at a comma, whichever comes first)."""
+    limit = _clause_end(sentence, words[index][1])
+    for low, high, word in words[index + 1 :]:
+        if low >= limit:
+            break
+        bare = word.strip(",،.\"«»")
+        if bare in _FA_CLAUSE_VERBS:
+            return _with_auxiliary(sentence, high, limit)
+    return limit
+
+
+def _with_auxiliary(sentence: str, end: int, limit: int) -> int:
+    """«محکوم شده بود»: a participle's auxiliary belongs to the clause too."""
+    following = _WORD.match(sentence, end + 1) if end + 1 < limit else None
+    if following and following.group().strip(",،.") in _FA_AUXILIARIES and following.start() < limit:
+        return following.end()
+    return end
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for low, high in sorted(spans):
+        if out and low <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], high))
+        else:
+            out.append((low, high))
+    return out
