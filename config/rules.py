@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Severity = Literal["info", "warning", "critical"]
 Scope = Literal["clause", "sentence", "paragraph", "document"]
 Background = Literal["count", "ignore"]
-ListKind = Literal["person", "prison", "court", "charge", "place", "term"]
+ListKind = Literal["person", "prison", "court", "charge", "place", "speaker", "term"]
 # Built-in event types; any other lower_snake_case name is a user-defined event.
 KNOWN_EVENTS = (
     "execution",
@@ -100,6 +100,15 @@ class Negation(_Strict):
     within: Scope = "sentence"
 
 
+class About(_Strict):
+    """Where the reported event happened, read from the passage itself: the nearest segment around
+    the evidence (its sentence, then its paragraph, then the whole item) that names a place decides.
+    ``query`` says "here" (Iran), ``other`` says "elsewhere" (other countries)."""
+
+    query: str
+    other: str | None = None
+
+
 class RuleSpec(_Strict):
     id: Identifier
     description: str = ""
@@ -111,6 +120,7 @@ class RuleSpec(_Strict):
     within: Scope = "sentence"
     query: str | None = None
     context: str | None = None
+    about: About | None = None
     exclude: list[Exclusion] = []
     negations: list[Negation] = []
     background: Background = "count"
@@ -168,7 +178,7 @@ class WatchList(_Strict):
         return (
             self.variants
             if self.variants is not None
-            else self.kind in ("person", "prison", "court", "place")
+            else self.kind in ("person", "prison", "court", "place", "speaker")
         )
 
 

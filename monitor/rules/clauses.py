@@ -108,8 +108,7 @@ def _parenthetical(piece: str) -> bool:
         word in _EN_PARTICIPLES and (index + 1 == len(words) or words[index + 1] in _EN_AFTER_PARTICIPLE)
         for index, word in enumerate(words)
     )
-    return passive and (words[0] in _EN_DETERMINERS or words[0] in _EN_PARTICIPLES or words[1] in _EN_PARTICIPLES
-                        or len(words) <= 12)
+    return passive and (words[0] in _EN_DETERMINERS or words[0] in _EN_PARTICIPLES or words[1] in _EN_PARTICIPLES)
 
 
 def _relative_clauses(sentence: str) -> Iterator[Span]:

@@ -60,6 +60,8 @@ class CompiledRule:
     index: int  # position in the engine, for stable output order
     query: Clause | None
     context: Clause | None = None
+    about: Clause | None = None  # "here": see config.rules.About
+    elsewhere: Clause | None = None  # "elsewhere"
     excludes: list[Clause] = field(default_factory=list)
     negations: list[Clause] = field(default_factory=list)
     weights: list[Clause] = field(default_factory=list)

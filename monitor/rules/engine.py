@@ -204,6 +204,10 @@ class RuleEngine:
                     kept.append((window, spans))
             if not kept:
                 return None
+        if rule.about is not None:
+            kept = [(window, spans) for window, spans in kept if self._here(rule, view, window, spans)[0]]
+            if not kept:
+                return None
         if rule.negations and self._negated(rule, view, kept):
             return None
         evidence = sorted(set(evidence).union(*(set(spans) for _, spans in kept)))
@@ -303,6 +307,11 @@ class RuleEngine:
             kept, reason, failed = self._hold(rule, view, windows, explain)
             if not kept:
                 return _Outcome(False, reason, failed)
+        if rule.about is not None:
+            decided = [(window, spans, self._here(rule, view, window, spans)) for window, spans in kept]
+            kept = [(window, spans) for window, spans, (here, _) in decided if here]
+            if not kept:
+                return _Outcome(False, decided[0][2][1], rule.about.source)
         negated = self._negated(rule, view, kept)
         if negated:
             return _Outcome(False, negated[0], negated[1])
@@ -364,6 +373,36 @@ class RuleEngine:
         clause = " ".join(rule.query.source[node.start : node.end].split())
         return [], f"{why}; closest {rule.spec.within}: {_quote(view, best[1])}", clause
 
+    def _here(
+        self, rule: CompiledRule, view: DocumentView, window: Window, spans: list[Span]
+    ) -> tuple[bool, str]:
+        """Whether the evidence is about the rule's place (``about``): the nearest of its sentence,
+        its paragraph and the whole item that names a place decides; naming both, the mention
+        nearest the evidence decides (the item: the more often named)."""
+        assert rule.about is not None
+        anchor = min((start for start, _ in spans), default=window[0])
+        for scope in ("sentence", "paragraph", "document"):
+            segment = view.whole if scope == "document" else view.segment_of(scope, anchor)
+            here = rule.about.test(view, segment)[1]
+            there = rule.elsewhere.test(view, segment)[1] if rule.elsewhere is not None else []
+            # "US Supreme Court" names another country even though "Supreme Court" alone would not.
+            here, there = _outside(here, there), _outside(there, here)
+            if not here and not there:
+                continue
+            if here and there:
+                if scope == "document":
+                    chosen = len(here) >= len(there)
+                else:
+                    near_here = min(abs(start - anchor) for start, _ in here)
+                    near_there = min(abs(start - anchor) for start, _ in there)
+                    chosen = near_here <= near_there
+            else:
+                chosen = bool(here)
+            if chosen:
+                return True, ""
+            return False, f"about elsewhere: the {scope} {_quote(view, segment)} names another place"
+        return False, "nothing in the item says where this happened (about)"
+
     def _excluded(
         self, rule: CompiledRule, view: DocumentView, window: Window
     ) -> tuple[str, str] | None:
@@ -405,6 +444,11 @@ class RuleEngine:
                     where = cue.scope or "sentence"
                     first = (f"negation cue in the {where} {_quote(view, segment)}", cue.source)
         return first
+
+
+def _outside(spans: list[Span], others: list[Span]) -> list[Span]:
+    """``spans`` that do not lie inside one of ``others``."""
+    return [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in others)]
 
 
 def _out_of_scope(rule: CompiledRule, doc: Document, language: str) -> str | None:

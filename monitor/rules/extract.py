@@ -27,6 +27,7 @@ ENTITY_KEYS = (
     "charges",
     "count",
     "places",
+    "speakers",
 )
 
 _NUMBER_WORDS = {
@@ -232,6 +233,7 @@ def extract(
         "charges": names("charge"),
         "count": _count(view, sentences, evidence),
         "places": list(dict.fromkeys(m.entity.name for m in places)),
+        "speakers": names("speaker"),
     }
 
 

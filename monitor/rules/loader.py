@@ -144,6 +144,12 @@ class Compiler:
                 rule.context = self._clause(
                     document, (*base, "context"), spec.context, positive=True
                 )
+            if spec.about is not None:
+                rule.about = self._clause(document, (*base, "about", "query"), spec.about.query, positive=True)
+                if spec.about.other is not None:
+                    rule.elsewhere = self._clause(
+                        document, (*base, "about", "other"), spec.about.other, positive=True
+                    )
             raw_excludes = document.data["rules"][index].get("exclude") or []
             for i, exclusion in enumerate(spec.exclude):
                 where: KeyPath = (*base, "exclude", i)
@@ -177,6 +183,7 @@ class Compiler:
             needs = [
                 *(needed_sets(rule.query.node) if rule.query else ()),
                 *(needed_sets(rule.context.node) if rule.context else ()),
+                *([required] if rule.about and (required := required_terms(rule.about.node)) else ()),
             ]
             # The trigger set is present whenever the rule is a candidate: no need to test it again.
             rule.needs = tuple(

@@ -153,7 +153,10 @@ class DocumentView:
         return ForegroundView(self)
 
     def in_background(self, span: Span) -> bool:
-        """Whether ``span`` starts inside a background clause of its sentence."""
+        """Whether ``span`` starts inside a background clause of its sentence (never in the title: a
+        headline tells the news)."""
+        if span[0] < self.split:
+            return False
         sentence = self.segment_of("sentence", span[0])
         key = ("background", sentence)
         found: list[Window] | None = self.memo.get(key)
