@@ -107,6 +107,7 @@ class About(_Strict):
 
     query: str
     other: str | None = None
+    otherwise: Literal["here", "elsewhere"] = "elsewhere"  # when nothing in the item names a place
 
 
 class RuleSpec(_Strict):

@@ -39,6 +39,14 @@ _EN_PARTICIPLES = frozenset(
     "sentenced condemned convicted arrested detained held executed hanged transferred moved accused "
     "charged jailed imprisoned exiled".split()
 )
+_REDUCED_WORDS = 6  # "sentenced to death on drug charges": a reduced relative is short
+_EN_AUXILIARIES = frozenset("was were been be being is are am has have had get got gets getting".split())
+_EN_COORDINATORS = frozenset("and or but then".split())
+_EN_ADVERBS = frozenset("also since then later already just recently subsequently not never reportedly".split())
+_EN_NEWS_VERBS = frozenset(
+    "hanged hangs executed executes transferred moved died announced confirmed rejected upheld denied "
+    "began started remain remains face faces".split()
+)
 _EN_AFTER_PARTICIPLE = frozenset("to in on by for at after over under since from".split())
 _EN_DETERMINERS = frozenset("a an the who whose his her their another one".split())
 
@@ -73,6 +81,7 @@ def background_spans(text: str, window: Span) -> list[Span]:
             found.append((low, high))
         elif 0 < index < len(pieces) - 1 and _parenthetical(piece):
             found.append((low, high))
+    found += _reduced_relatives(sentence)
     return _merge([(start + low, start + high) for low, high in found if high > low])
 
 
@@ -109,6 +118,31 @@ def _parenthetical(piece: str) -> bool:
         for index, word in enumerate(words)
     )
     return passive and (words[0] in _EN_DETERMINERS or words[0] in _EN_PARTICIPLES or words[1] in _EN_PARTICIPLES)
+
+
+def _reduced_relatives(sentence: str) -> list[Span]:
+    """ "four prisoners sentenced to qisas for murder have been transferred": a participle with no
+    auxiliary before it, in a sentence whose verb is elsewhere, describes its noun (background)."""
+    words = [(m.start(), m.end(), m.group().strip(",;:()\"'“”")) for m in _WORD.finditer(sentence)]
+    bare = [word for _, _, word in words]
+    out: list[Span] = []
+    for index, word in enumerate(bare):
+        if word not in _EN_PARTICIPLES or index == 0:
+            continue
+        if index + 1 >= len(bare) or bare[index + 1] not in _EN_AFTER_PARTICIPLE:
+            continue
+        back = index - 1
+        while back > 0 and (bare[back] in _EN_ADVERBS or bare[back].endswith("ly")):
+            back -= 1
+        if bare[back] in _EN_AUXILIARIES or bare[back] in _EN_COORDINATORS:
+            continue
+        others = bare[:index] + bare[index + 1 :]
+        if not any(other in _EN_FINITE or other in _EN_NEWS_VERBS for other in others):
+            continue  # a headline-like sentence: the participle is its verb
+        end = _clause_end(sentence, words[index][1])
+        last = min(index + _REDUCED_WORDS, len(words) - 1)
+        out.append((words[index][0], min(end, words[last][1])))
+    return out
 
 
 def _relative_clauses(sentence: str) -> Iterator[Span]:

@@ -385,8 +385,9 @@ class RuleEngine:
             segment = view.whole if scope == "document" else view.segment_of(scope, anchor)
             here = rule.about.test(view, segment)[1]
             there = rule.elsewhere.test(view, segment)[1] if rule.elsewhere is not None else []
-            # "US Supreme Court" names another country even though "Supreme Court" alone would not.
-            here, there = _outside(here, there), _outside(there, here)
+            # "US Supreme Court", "Saudi courts": another country's name in or just before a "here" term
+            # makes it that country's.
+            here, there = _outside(here, there, reach=2), _outside(there, here)
             if not here and not there:
                 continue
             if here and there:
@@ -401,6 +402,8 @@ class RuleEngine:
             if chosen:
                 return True, ""
             return False, f"about elsewhere: the {scope} {_quote(view, segment)} names another place"
+        if rule.spec.about is not None and rule.spec.about.otherwise == "here":
+            return True, ""
         return False, "nothing in the item says where this happened (about)"
 
     def _excluded(
@@ -429,13 +432,15 @@ class RuleEngine:
         the match."""
         if not rule.negations:
             return None
+        # A cue in a background clause ("the sentence it previously overturned") negates nothing.
+        seen: DocumentView = view.foreground if rule.spec.background == "ignore" else view  # type: ignore[assignment]
         first: tuple[str, str] | None = None
         for _, spans in kept:
             for span in spans or [(0, 0)]:
                 cue = None
                 for clause in rule.negations:
                     segment = view.segment_of(clause.scope or "sentence", span[0])
-                    if clause.test(view, segment)[0]:
+                    if clause.test(seen, segment)[0]:
                         cue = clause
                         break
                 if cue is None:
@@ -446,9 +451,13 @@ class RuleEngine:
         return first
 
 
-def _outside(spans: list[Span], others: list[Span]) -> list[Span]:
-    """``spans`` that do not lie inside one of ``others``."""
-    return [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in others)]
+def _outside(spans: list[Span], others: list[Span], *, reach: int = 0) -> list[Span]:
+    """``spans`` that neither lie inside one of ``others`` nor follow one within ``reach``
+    characters."""
+    return [
+        s for s in spans
+        if not any(o[0] <= s[0] and s[1] <= o[1] and o != s or o[1] <= s[0] <= o[1] + reach for o in others)
+    ]
 
 
 def _out_of_scope(rule: CompiledRule, doc: Document, language: str) -> str | None:

@@ -95,7 +95,9 @@ class Compiler:
                 forms = [entry.name, *entry.aliases]
                 for form_index, form in enumerate(forms):
                     prefix = form.endswith("*") and spec.kind == "term"
-                    found = literal_keys(form.rstrip("*") if prefix else form)
+                    strict = form.startswith("=") and spec.kind == "term"
+                    bare = form.rstrip("*") if prefix else form
+                    found = literal_keys(bare[1:] if strict else bare)
                     if not found:
                         where: KeyPath = (
                             "lists",
@@ -110,7 +112,7 @@ class Compiler:
                     if generate:
                         found = list(dict.fromkeys(v for key in found for v in name_variants(key)))
                     for key in found:
-                        term_id = self.table.add(key, prefix)
+                        term_id = self.table.add(key, prefix, strict=strict)
                         term_ids.append(term_id)
                         bucket = self.entities.setdefault(term_id, [])
                         if entity not in bucket:
