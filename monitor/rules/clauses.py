@@ -158,7 +158,9 @@ def _relative_clauses(sentence: str) -> Iterator[Span]:
             yield low, end
         elif bare == _FA_RELATIVE and index > 0:
             previous = words[index - 1][2].strip(",،\"«»")
-            if previous in _FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")):
+            if previous in _FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")) or previous.startswith(
+                ("می", "نمی")
+            ):
                 continue
             yield low, _fa_clause_end(sentence, words, index)
 

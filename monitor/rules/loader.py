@@ -185,7 +185,15 @@ class Compiler:
             needs = [
                 *(needed_sets(rule.query.node) if rule.query else ()),
                 *(needed_sets(rule.context.node) if rule.context else ()),
-                *([required] if rule.about and (required := required_terms(rule.about.node)) else ()),
+                # "here" must be named somewhere, unless the rule assumes it when nothing names a place
+                *(
+                    [required]
+                    if rule.about
+                    and spec.about is not None
+                    and spec.about.otherwise == "elsewhere"
+                    and (required := required_terms(rule.about.node))
+                    else ()
+                ),
             ]
             # The trigger set is present whenever the rule is a candidate: no need to test it again.
             rule.needs = tuple(
