@@ -25,6 +25,7 @@ KNOWN_EVENTS = (
     "un_statement",
     "arrest",
     "execution_risk",
+    "execution_surge",
     "watchlist",
 )
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=120)]

@@ -48,9 +48,12 @@ _EN_NEWS_VERBS = frozenset(
     "began started remain remains face faces".split()
 )
 _EN_AFTER_PARTICIPLE = frozenset("to in on by for at after over under since from".split())
-_EN_DETERMINERS = frozenset("a an the who whose his her their another one".split())
+_EN_DETERMINERS = frozenset("a an who whose another".split())  # "the …" is more often the subject
+_PARENTHETICAL_WORDS = 12
 
 # Persian ---------------------------------------------------------------------------------------------
+_EN_REPORTING = re.compile(r"\b(?:said|says|told|tells|reported|reports|announced|stated|added|confirmed|"
+                           r"according to|learned|wrote|informed)\b")
 _FA_RELATIVE = "که"
 # A «که» after one of these words opens a complement ("said that …"), which carries the news.
 _FA_COMPLEMENT_BEFORE = frozenset(
@@ -77,7 +80,9 @@ def background_spans(text: str, window: Span) -> list[Span]:
     pieces = _clauses(sentence, relatives)
     for index, (low, high) in enumerate(pieces):
         piece = sentence[low:high]
-        if _EN_PERFECT.search(piece) or _FA_PERFECT.search(piece):
+        perfect = _EN_PERFECT.search(piece)
+        # "… said the court had rejected …": the past perfect of reported speech is news, not background
+        if (perfect and not _EN_REPORTING.search(sentence, 0, low + perfect.start())) or _FA_PERFECT.search(piece):
             found.append((low, high))
         elif 0 < index < len(pieces) - 1 and _parenthetical(piece):
             found.append((low, high))
@@ -117,7 +122,11 @@ def _parenthetical(piece: str) -> bool:
         word in _EN_PARTICIPLES and (index + 1 == len(words) or words[index + 1] in _EN_AFTER_PARTICIPLE)
         for index, word in enumerate(words)
     )
-    return passive and (words[0] in _EN_DETERMINERS or words[0] in _EN_PARTICIPLES or words[1] in _EN_PARTICIPLES)
+    return (
+        passive
+        and len(words) <= _PARENTHETICAL_WORDS
+        and (words[0] in _EN_DETERMINERS or words[0] in _EN_PARTICIPLES or words[1] in _EN_PARTICIPLES)
+    )
 
 
 def _reduced_relatives(sentence: str) -> list[Span]:

@@ -104,9 +104,8 @@ def test_duplicates_across_feed_state_media_and_telegram_count_once(demo: DemoRu
     assert timeline == [
         ("execution_risk", "07-13", ["demo-rights-feed", "demo-telegram"]),
         ("review_rejected", "07-13", ["demo-rights-feed", "demo-state-fa", "demo-telegram"]),
-        # Two posts of one channel on one day: moved to solitary (a transfer too), then the families
-        # called for a last visit.
-        ("execution_risk", "07-26", ["demo-telegram"]),
+        # Two posts of one channel on one day: moved to solitary (a transfer ahead of execution), then
+        # the families called for a last visit.
         ("transfer", "07-26", ["demo-telegram"]),
         ("execution_risk", "07-26", ["demo-telegram"]),
     ]
