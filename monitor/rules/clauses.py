@@ -39,6 +39,9 @@ _EN_PARTICIPLES = frozenset(
     "sentenced condemned convicted arrested detained held executed hanged transferred moved accused "
     "charged jailed imprisoned exiled".split()
 )
+# Participles that, followed by a preposition, are passive ("sentenced to", "convicted of"); "executed at
+# least 419 people" is active, so executed/hanged/transferred/moved are not among them.
+_EN_PASSIVE_ONLY = frozenset("sentenced condemned convicted arrested detained held accused charged jailed imprisoned".split())
 _REDUCED_WORDS = 6  # "sentenced to death on drug charges": a reduced relative is short
 _EN_AUXILIARIES = frozenset("was were been be being is are am has have had get got gets getting".split())
 _EN_COORDINATORS = frozenset("and or but then".split())
@@ -136,7 +139,7 @@ def _reduced_relatives(sentence: str) -> list[Span]:
     bare = [word for _, _, word in words]
     out: list[Span] = []
     for index, word in enumerate(bare):
-        if word not in _EN_PARTICIPLES or index == 0:
+        if word not in _EN_PASSIVE_ONLY or index == 0:
             continue
         if index + 1 >= len(bare) or bare[index + 1] not in _EN_AFTER_PARTICIPLE:
             continue
