@@ -153,6 +153,10 @@ def _reduced_relatives(sentence: str) -> list[Span]:
             continue  # a headline-like sentence: the participle is its verb
         end = _clause_end(sentence, words[index][1])
         last = min(index + _REDUCED_WORDS, len(words) - 1)
+        for following in range(index + 1, last + 1):
+            if bare[following] in _EN_FINITE or bare[following] in _EN_AUXILIARIES:
+                last = following - 1  # the main clause's verb starts again
+                break
         out.append((words[index][0], min(end, words[last][1])))
     return out
 
@@ -170,9 +174,9 @@ def _relative_clauses(sentence: str) -> Iterator[Span]:
             yield low, end
         elif bare == _FA_RELATIVE and index > 0:
             previous = words[index - 1][2].strip(",،\"«»")
-            if previous in _FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")) or previous.startswith(
-                ("می", "نمی")
-            ):
+            prefix = words[index - 2][2] if index > 1 else ""
+            verb = previous.startswith(("می", "نمی")) or prefix in ("می", "نمی")  # «نمی‌گذرد که …»
+            if previous in _FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")) or verb:
                 continue
             yield low, _fa_clause_end(sentence, words, index)
 

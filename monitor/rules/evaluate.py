@@ -115,6 +115,8 @@ def failed_clause(
         return node, "none of the alternatives occurs"
     if isinstance(node, Field) and node.part is not None:
         if node.name == "main":
+            if evaluate(node.part, view, window)[0]:
+                return node, "found only in background clauses (relative, past perfect, parenthetical)"
             inner = failed_clause(node.part, view.foreground, window, query)
             return inner or (node, "found only in background clauses")
         inner = failed_clause(node.part, view, view.field_window(node.name, window), query)
