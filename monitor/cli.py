@@ -10,6 +10,7 @@ import typer
 from monitor import (
     cli_alerts,
     cli_cases,
+    cli_corpus,
     cli_data,
     cli_evidence,
     cli_ops,
@@ -28,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
 )
 # Each area registers its own commands; the order is the order of `tocsin --help`.
-for area in (cli_ops, cli_service, cli_sources, cli_data, cli_rules, cli_alerts, cli_evidence, cli_cases):
+for area in (cli_ops, cli_service, cli_sources, cli_data, cli_rules, cli_corpus, cli_alerts, cli_evidence, cli_cases):
     area.register(app)
 
 

@@ -367,11 +367,12 @@ def eval_corpus(
     watchlists: WatchlistsOption = None,
 ) -> None:
     """Measure the rules on a labelled corpus: precision, recall and F1 per event type and language."""
-    from monitor.rules.corpus import CorpusError, evaluate_corpus, load_corpus
+    from monitor.cli_corpus import read_corpus
     from monitor.cli_eval import print_errors, print_report
+    from monitor.rules.corpus import CorpusError, evaluate_corpus
 
     try:
-        rows = load_corpus(corpus)
+        rows = read_corpus(corpus)
     except CorpusError as exc:
         raise _fail(str(exc)) from None
     engine = load_engine(config, rules, watchlists)

@@ -29,48 +29,216 @@ _WORD = re.compile(r"\S+")
 
 # English ---------------------------------------------------------------------------------------------
 _EN_RELATIVE = frozenset({"who", "whom", "whose", "which"})
-_EN_PERFECT = re.compile(r"\b(?:had|'d)(?: (?:already|previously|earlier|also|since|once|first|been|not))* "
-                         r"(?:been|[a-z]+ed|given|taken|held|sent|put|hanged|hung|handed|issued)\b")
+_EN_PERFECT = re.compile(
+    r"\b(?:had|'d)(?: (?:already|previously|earlier|also|since|once|first|been|not))* "
+    r"(?:been|[a-z]+ed|given|taken|held|sent|put|hanged|hung|handed|issued)\b"
+)
 _EN_FINITE = frozenset(
-    "is are was were has have had will would can could may might shall should must did does do am "
-    "says said say tells told reports reported".split()
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+        "may",
+        "might",
+        "shall",
+        "should",
+        "must",
+        "did",
+        "does",
+        "do",
+        "am",
+        "says",
+        "said",
+        "say",
+        "tells",
+        "told",
+        "reports",
+        "reported",
+    ]
 )
 _EN_PARTICIPLES = frozenset(
-    "sentenced condemned convicted arrested detained held executed hanged transferred moved accused "
-    "charged jailed imprisoned exiled".split()
+    [
+        "sentenced",
+        "condemned",
+        "convicted",
+        "arrested",
+        "detained",
+        "held",
+        "executed",
+        "hanged",
+        "transferred",
+        "moved",
+        "accused",
+        "charged",
+        "jailed",
+        "imprisoned",
+        "exiled",
+    ]
 )
 # Participles that, followed by a preposition, are passive ("sentenced to", "convicted of"); "executed at
 # least 419 people" is active, so executed/hanged/transferred/moved are not among them.
-_EN_PASSIVE_ONLY = frozenset("sentenced condemned convicted arrested detained held accused charged jailed imprisoned".split())
-_REDUCED_WORDS = 6  # "sentenced to death on drug charges": a reduced relative is short
-_EN_AUXILIARIES = frozenset("was were been be being is are am has have had get got gets getting".split())
-_EN_COORDINATORS = frozenset("and or but then".split())
-_EN_ADVERBS = frozenset("also since then later already just recently subsequently not never reportedly".split())
-_EN_NEWS_VERBS = frozenset(
-    "hanged hangs executed executes transferred moved died announced confirmed rejected upheld denied "
-    "began started remain remains face faces".split()
+_EN_PASSIVE_ONLY = frozenset(
+    [
+        "sentenced",
+        "condemned",
+        "convicted",
+        "arrested",
+        "detained",
+        "held",
+        "accused",
+        "charged",
+        "jailed",
+        "imprisoned",
+    ]
 )
-_EN_AFTER_PARTICIPLE = frozenset("to in on by for at after over under since from".split())
-_EN_DETERMINERS = frozenset("a an who whose another".split())  # "the …" is more often the subject
+_REDUCED_WORDS = 6  # "sentenced to death on drug charges": a reduced relative is short
+_EN_AUXILIARIES = frozenset(
+    ["was", "were", "been", "be", "being", "is", "are", "am", "has", "have", "had", "get", "got", "gets", "getting"]
+)
+_EN_COORDINATORS = frozenset(["and", "or", "but", "then"])
+_EN_ADVERBS = frozenset(
+    ["also", "since", "then", "later", "already", "just", "recently", "subsequently", "not", "never", "reportedly"]
+)
+_EN_NEWS_VERBS = frozenset(
+    [
+        "hanged",
+        "hangs",
+        "executed",
+        "executes",
+        "transferred",
+        "moved",
+        "died",
+        "announced",
+        "confirmed",
+        "rejected",
+        "upheld",
+        "denied",
+        "began",
+        "started",
+        "remain",
+        "remains",
+        "face",
+        "faces",
+    ]
+)
+_EN_AFTER_PARTICIPLE = frozenset(["to", "in", "on", "by", "for", "at", "after", "over", "under", "since", "from"])
+_EN_DETERMINERS = frozenset(["a", "an", "who", "whose", "another"])  # "the …" is more often the subject
 _PARENTHETICAL_WORDS = 12
 
+# Reported speech: a past perfect after one of these is backshift, not background.
+_EN_REPORTING = re.compile(
+    r"\b(?:said|says|told|tells|reported|reports|announced|stated|added|confirmed|"
+    r"according to|learned|wrote|informed)\b"
+)
+
 # Persian ---------------------------------------------------------------------------------------------
-_EN_REPORTING = re.compile(r"\b(?:said|says|told|tells|reported|reports|announced|stated|added|confirmed|"
-                           r"according to|learned|wrote|informed)\b")
 _FA_RELATIVE = "که"
 # A «که» after one of these words opens a complement ("said that …"), which carries the news.
 _FA_COMPLEMENT_BEFORE = frozenset(
-    """گفت گفته گفتند افزود افزوده افزودند کرد کرده کردند کردهاند کردند داد داده دادند دادهاند
-    نوشت نوشته نوشتند است شد شده شدند بود بودند اند شود میشود میگوید میگویند گفتهاند گفته_است
-    دانست دانسته خواست خواسته خواستند اعلام گزارش خبر تاکید تأکید مدعی معتقد آنجا آن این چنان
-    چنین طوری نحوی حالی جایی زمانی وقتی آنکه اینکه هنگامی پس چرا بلکه تا""".split()
+    [
+        "گفت",
+        "گفته",
+        "گفتند",
+        "افزود",
+        "افزوده",
+        "افزودند",
+        "کرد",
+        "کرده",
+        "کردند",
+        "کردهاند",
+        "کردند",
+        "داد",
+        "داده",
+        "دادند",
+        "دادهاند",
+        "نوشت",
+        "نوشته",
+        "نوشتند",
+        "است",
+        "شد",
+        "شده",
+        "شدند",
+        "بود",
+        "بودند",
+        "اند",
+        "شود",
+        "میشود",
+        "میگوید",
+        "میگویند",
+        "گفتهاند",
+        "گفته_است",
+        "دانست",
+        "دانسته",
+        "خواست",
+        "خواسته",
+        "خواستند",
+        "اعلام",
+        "گزارش",
+        "خبر",
+        "تاکید",
+        "تأکید",
+        "مدعی",
+        "معتقد",
+        "آنجا",
+        "آن",
+        "این",
+        "چنان",
+        "چنین",
+        "طوری",
+        "نحوی",
+        "حالی",
+        "جایی",
+        "زمانی",
+        "وقتی",
+        "آنکه",
+        "اینکه",
+        "هنگامی",
+        "پس",
+        "چرا",
+        "بلکه",
+        "تا",
+    ]
 )
 # The verb that closes a Persian relative clause (verb-final): the clause ends after it.
 _FA_CLAUSE_VERBS = frozenset(
-    """است بود بودند اند بوده شد شدند شده کرد کردند کرده داد دادند داده دارد دارند داشت داشتند
-    بودهاند شدهاند کردهاند دادهاند میشود میشوند میکند میکنند""".split()
+    [
+        "است",
+        "بود",
+        "بودند",
+        "اند",
+        "بوده",
+        "شد",
+        "شدند",
+        "شده",
+        "کرد",
+        "کردند",
+        "کرده",
+        "داد",
+        "دادند",
+        "داده",
+        "دارد",
+        "دارند",
+        "داشت",
+        "داشتند",
+        "بودهاند",
+        "شدهاند",
+        "کردهاند",
+        "دادهاند",
+        "میشود",
+        "میشوند",
+        "میکند",
+        "میکنند",
+    ]
 )
-_FA_AUXILIARIES = frozenset("است بود بودند اند باشد باشند".split())
+_FA_AUXILIARIES = frozenset(["است", "بود", "بودند", "اند", "باشد", "باشند"])
 _FA_PERFECT = re.compile(r"(?:شده|کرده|بوده|داده|گرفته|رفته|آمده|گشته|گردیده) (?:بود|بودند)(?![\w])")
 
 
@@ -85,9 +253,12 @@ def background_spans(text: str, window: Span) -> list[Span]:
         piece = sentence[low:high]
         perfect = _EN_PERFECT.search(piece)
         # "… said the court had rejected …": the past perfect of reported speech is news, not background
-        if (perfect and not _EN_REPORTING.search(sentence, 0, low + perfect.start())) or _FA_PERFECT.search(piece):
-            found.append((low, high))
-        elif 0 < index < len(pieces) - 1 and _parenthetical(piece):
+        if (
+            (perfect and not _EN_REPORTING.search(sentence, 0, low + perfect.start()))
+            or _FA_PERFECT.search(piece)
+            or 0 < index < len(pieces) - 1
+            and _parenthetical(piece)
+        ):
             found.append((low, high))
     found += _reduced_relatives(sentence)
     return _merge([(start + low, start + high) for low, high in found if high > low])
@@ -103,8 +274,15 @@ def clause_windows(text: str, window: Span) -> list[Span]:
 
 # ------------------------------------------------------------------------------------------ internals
 def _clauses(sentence: str, relatives: list[Span]) -> list[Span]:
-    cuts = sorted({0, len(sentence), *(m.start() for m in _CLAUSE_MARKS.finditer(sentence)),
-                   *(low for low, _ in relatives), *(high for _, high in relatives)})
+    cuts = sorted(
+        {
+            0,
+            len(sentence),
+            *(m.start() for m in _CLAUSE_MARKS.finditer(sentence)),
+            *(low for low, _ in relatives),
+            *(high for _, high in relatives),
+        }
+    )
     out: list[Span] = []
     for low, high in zip(cuts, cuts[1:], strict=False):
         while low < high and sentence[low] in " ,،;؛:()":
@@ -163,7 +341,7 @@ def _reduced_relatives(sentence: str) -> list[Span]:
 
 def _relative_clauses(sentence: str) -> Iterator[Span]:
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(sentence)]
-    for index, (low, high, word) in enumerate(words):
+    for index, (low, _high, word) in enumerate(words):
         bare = word.strip("\"'“”«»")
         if bare in _EN_RELATIVE:
             before = sentence[:low].rstrip()
@@ -173,7 +351,7 @@ def _relative_clauses(sentence: str) -> Iterator[Span]:
                 continue
             yield low, end
         elif bare == _FA_RELATIVE and index > 0:
-            previous = words[index - 1][2].strip(",،\"«»")
+            previous = words[index - 1][2].strip(',،"«»')
             prefix = words[index - 2][2] if index > 1 else ""
             verb = previous.startswith(("می", "نمی")) or prefix in ("می", "نمی")  # «نمی‌گذرد که …»
             if previous in _FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")) or verb:
@@ -210,7 +388,7 @@ def _fa_clause_end(sentence: str, words: list[tuple[int, int, str]], index: int)
     for low, high, word in words[index + 1 :]:
         if low >= limit:
             break
-        bare = word.strip(",،.\"«»")
+        bare = word.strip(',،."«»')
         if bare in _FA_CLAUSE_VERBS:
             return _with_auxiliary(sentence, high, limit)
     return limit

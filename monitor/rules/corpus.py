@@ -5,7 +5,7 @@ A corpus is JSON lines in the format of ``tests/data/corpus/`` (``id``, ``text``
 a rule of another event type (``arrest``, ``watchlist``) is neither right nor wrong here. A fired
 event listed in ``optional_labels`` counts for nothing either way.
 
-Pure: the caller reads the file and supplies the engine.
+Pure: the caller reads the file (``monitor.cli_corpus.read_corpus``) and supplies the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -56,14 +55,10 @@ class CorpusRow(BaseModel):
         return Document(id=self.id, text=self.text, title=self.title or "", lang=self.lang)
 
 
-def load_corpus(path: Path) -> list[CorpusRow]:
-    """Every row of a JSON-lines corpus; a bad line raises CorpusError naming ``path:line``."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CorpusError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+def parse_corpus(text: str, source: str) -> list[CorpusRow]:
+    """Every row of a JSON-lines corpus; a bad line raises CorpusError naming ``source:line``."""
+    path = source
+    lines = text.splitlines()
     rows: list[CorpusRow] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(lines, 1):
@@ -253,6 +248,6 @@ __all__ = [
     "Outcome",
     "corpus_part",
     "evaluate_corpus",
-    "load_corpus",
+    "parse_corpus",
     "scored_events",
 ]

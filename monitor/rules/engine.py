@@ -433,7 +433,7 @@ class RuleEngine:
         if not rule.negations:
             return None
         # A cue in a background clause ("the sentence it previously overturned") negates nothing.
-        seen: DocumentView = view.foreground if rule.spec.background == "ignore" else view  # type: ignore[assignment]
+        seen = view.foreground if rule.spec.background == "ignore" else view
         first: tuple[str, str] | None = None
         for _, spans in kept:
             for span in spans or [(0, 0)]:

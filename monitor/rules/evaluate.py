@@ -196,7 +196,7 @@ def compile_node(node: Node) -> Test:
         if name == "main":
 
             def foreground(view: DocumentView, window: Window) -> Result:
-                return inner(view.foreground, window)  # type: ignore[arg-type]
+                return inner(view.foreground, window)
 
             return foreground
 

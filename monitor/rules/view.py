@@ -10,7 +10,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from monitor.rules.clauses import background_spans, clause_windows
 from monitor.rules.normalize import NormalizedText, normalize
@@ -148,9 +148,10 @@ class DocumentView:
         return body[-1][1] if body else self.split
 
     @cached_property
-    def foreground(self) -> ForegroundView:
-        """This document with its background clauses hidden (the ``main:`` field)."""
-        return ForegroundView(self)
+    def foreground(self) -> DocumentView:
+        """This document with its background clauses hidden (the ``main:`` field): a ForegroundView,
+        which answers every lookup the evaluator makes."""
+        return cast("DocumentView", ForegroundView(self))
 
     def in_background(self, span: Span) -> bool:
         """Whether ``span`` starts inside a background clause of its sentence (never in the title: a
@@ -270,8 +271,8 @@ class ForegroundView:
         self._keep: list[frozenset[int]] = []
 
     @property
-    def foreground(self) -> ForegroundView:
-        return self
+    def foreground(self) -> DocumentView:
+        return cast("DocumentView", self)
 
     def term_spans(self, term_ids: frozenset[int], window: Window) -> list[Span]:
         key = id(term_ids)

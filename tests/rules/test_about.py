@@ -108,5 +108,7 @@ def test_the_lead_is_the_title_and_the_first_two_sentences(engine: RuleEngine) -
 
 
 def test_speaker_lists_fill_the_speakers_slot(engine: RuleEngine) -> None:
-    (match,) = [m for m in engine.match(Document("d", "Mai Sato said the executions must stop.")) if m.rule_id == "speaks"]
+    (match,) = [
+        m for m in engine.match(Document("d", "Mai Sato said the executions must stop.")) if m.rule_id == "speaks"
+    ]
     assert match.entities["speakers"] == ["Mai Sato"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from monitor.rules import Document, RuleEngine
-from monitor.rules.scanner import TermTable, Scanner
+from monitor.rules.scanner import Scanner, TermTable
 from monitor.rules.view import DocumentView
 from tests.rules.conftest import DATA, EngineFactory
 

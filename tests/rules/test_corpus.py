@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.cli_corpus import read_corpus as load_corpus
 from monitor.rules import RuleEngine
-from monitor.rules.corpus import CORPUS_EVENTS, corpus_part, evaluate_corpus, load_corpus
+from monitor.rules.corpus import CORPUS_EVENTS, corpus_part, evaluate_corpus
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 PARTS = ("tuning", "check")
