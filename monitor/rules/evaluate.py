@@ -64,6 +64,11 @@ def _near(node: Near, view: DocumentView, window: Window) -> Result:
     right_ok, right = evaluate(node.right, view, window)
     if not right_ok or not right:
         return False, []
+    return _pair(node, view, left, right)
+
+
+def _pair(node: Near, view: DocumentView, left: list[Span], right: list[Span]) -> Result:
+    """The occurrences of two sides that sit close enough (same field, at most n words apart)."""
     kept: set[Span] = set()
     for first in sorted(set(left))[:MAX_PAIRS]:
         for second in sorted(set(right))[:MAX_PAIRS]:
@@ -133,6 +138,14 @@ def failed_clause(
 
 
 Test = Callable[[DocumentView, Window], Result]
+
+
+def _flat_or(node: Or) -> list[Node]:
+    """The alternatives of nested ORs, as one list."""
+    out: list[Node] = []
+    for part in node.parts:
+        out.extend(_flat_or(part) if isinstance(part, Or) else [part])
+    return out
 _FALSE: Result = (False, [])
 
 
@@ -169,7 +182,22 @@ def compile_node(node: Node) -> Test:
 
         return conjunction
     if isinstance(node, Or):
-        parts = [compile_node(part) for part in node.parts]
+        # The plain terms of an OR are one lookup: the union of their term ids (same truth, same spans).
+        terms = [part for part in _flat_or(node) if isinstance(part, Term | ListRef)]
+        rest = [part for part in _flat_or(node) if not isinstance(part, Term | ListRef)]
+        parts = [compile_node(part) for part in rest]
+        if len(terms) > 1:
+            union = frozenset().union(*(part.term_ids for part in terms))
+
+            def any_term(view: DocumentView, window: Window) -> Result:
+                spans = view.term_spans(union, window)
+                return (True, spans) if spans else _FALSE
+
+            parts.insert(0, any_term)
+        elif terms:
+            parts.insert(0, compile_node(terms[0]))
+        if len(parts) == 1:
+            return parts[0]
 
         def disjunction(view: DocumentView, window: Window) -> Result:
             evidence: list[Span] = []
@@ -205,5 +233,17 @@ def compile_node(node: Node) -> Test:
 
         return scoped
     if isinstance(node, Near):
-        return lambda view, window: _near(node, view, window)
+        assert node.left is not None and node.right is not None
+        first, second = compile_node(node.left), compile_node(node.right)
+
+        def near(view: DocumentView, window: Window) -> Result:
+            left_ok, left = first(view, window)
+            if not left_ok or not left:
+                return _FALSE
+            right_ok, right = second(view, window)
+            if not right_ok or not right:
+                return _FALSE
+            return _pair(node, view, left, right)
+
+        return near
     raise TypeError(f"unknown node {type(node).__name__}")
