@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config.types import parse_duration  # noqa: E402
-from monitor.memory_report import REPORT_HEADER as MEMORY_REPORT  # noqa: E402
+from monitor.service.memory_report import REPORT_HEADER as MEMORY_REPORT  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Item  # noqa: E402
 

@@ -1,10 +1,11 @@
 """How Tocsin words its messages: views in, Telegram HTML chunks or email parts out.
 
-Pure functions, no I/O: the dispatcher renders, then sends each piece with ``monitor.notify``.
+Pure functions, no I/O: the dispatcher renders, then sends each piece with ``monitor.delivery.notify``.
 """
 
 from __future__ import annotations
 
+from monitor.delivery.channels.telegram_html import MAX_CHUNK_UTF16, plain_text, split_telegram_html
 from monitor.messages.render import (
     render_digest,
     render_email,
@@ -13,7 +14,6 @@ from monitor.messages.render import (
     render_telegram_digest,
     render_telegram_overflow,
 )
-from monitor.messages.telegram_html import MAX_CHUNK_UTF16, plain_text, split_telegram_html
 from monitor.messages.views import (
     AlertView,
     DigestView,

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from monitor.delivery.channels.telegram_html import split_telegram_html
 from monitor.messages.model import (
     alert_model,
     alert_subject,
@@ -21,7 +22,6 @@ from monitor.messages.model import (
     period,
     severity_counts,
 )
-from monitor.messages.telegram_html import split_telegram_html
 from monitor.messages.text import clean_line, format_when, isolate
 from monitor.messages.views import AlertView, DigestView, EmailParts, OverflowView
 

@@ -1,7 +1,7 @@
 """Write the alerts the analysis decides on: one Alert row per stable key, plus its outbox rows.
 
-Routing is the alerts layer's (:func:`monitor.routing.route`), so a channel's severity, event, tag and language filters
-mean the same for surge and escalation alerts as for event alerts. An alert about a moment older than
+Routing is the alerts layer's (:func:`monitor.alerts.routing.route`), so a channel's severity, event, tag and
+language filters mean the same for surge and escalation alerts as for event alerts. An alert about a moment older than
 ``analysis.deliver_within`` (a backfill of history) is recorded without deliveries.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.routing import AlertFacts, route
+from monitor.alerts.routing import AlertFacts, route
 from monitor.trends.events import fold_name
 from storage.models import Alert, Delivery, utcnow
 from storage.trends_repo import alert_exists

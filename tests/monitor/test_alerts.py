@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.alerts import (
+from monitor.alerts.folding import (
     AlertError,
     acknowledge,
     dismiss,
@@ -18,10 +18,10 @@ from monitor.alerts import (
     resolve_operator_alert,
     retry,
 )
-from monitor.processing import process_pending
+from monitor.alerts.matching import process_pending
+from monitor.delivery.compose import alert_view
 from monitor.rules import Document
 from monitor.rules import Match as RuleMatch
-from monitor.views import alert_view
 from storage.models import Alert, Delivery, Item, Match
 from tests.monitor.test_alerts_harness import World, make_world, world  # noqa: F401
 
@@ -111,7 +111,7 @@ def test_the_same_article_matched_again_is_not_news(world: World) -> None:  # no
                       severity="warning", entities={"persons": ["Saeed Masouri"]})
         session.add(match)
         session.flush()
-        from monitor.alerts import fold_match
+        from monitor.alerts.folding import fold_match
         again = fold_match(session, match, item, world.config)
     assert again.alert_id == first.alert_id and not again.changed
     assert len(world.deliveries()) == len(world.deliveries(alert_id=first.alert_id))
@@ -192,7 +192,7 @@ def test_a_crash_in_the_transaction_leaves_no_match_alert_or_delivery(world: Wor
                       entities={"persons": ["A"]})
         session.add(match)
         session.flush()
-        from monitor.alerts import fold_match
+        from monitor.alerts.folding import fold_match
         fold_match(session, match, item, world.config)
         raise Crash
     with world.database.read() as session:

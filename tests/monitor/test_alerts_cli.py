@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from monitor import notify
 from monitor.cli import app
+from monitor.delivery import notify
 from tests.monitor.test_alerts_harness import World, make_world
 from tests.support.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401 - fixture
 

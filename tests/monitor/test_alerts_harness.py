@@ -1,7 +1,7 @@
 """Shared harness for the alert, routing and dispatch tests (no tests of its own).
 
 A ``World`` is a real config directory loaded with ``load_config``, a real SQLite file migrated to head,
-and helpers that store items and fold matches into alerts exactly as ``monitor.processing`` does (match and
+and helpers that store items and fold matches into alerts exactly as ``monitor.alerts.matching`` does (match and
 alert in one write transaction). ``ScriptedSender`` stands in for ``notify.send`` where the channel itself
 is not under test; ``FakeClock`` drives backoff, leases, quiet hours and digests without sleeping.
 """
@@ -20,9 +20,9 @@ import yaml
 from sqlalchemy import select
 
 from config.loader import TocsinConfig, load_config
-from monitor.alerts import AlertDecision, fold_match
-from monitor.dispatch import DispatchReport, Pacer, dispatch_due
-from monitor.notify import SendResult
+from monitor.alerts.folding import AlertDecision, fold_match
+from monitor.delivery.dispatch import DispatchReport, Pacer, dispatch_due
+from monitor.delivery.notify import SendResult
 from storage import migrate
 from storage.db import Database
 from storage.models import Alert, Delivery, Item, Match, Source

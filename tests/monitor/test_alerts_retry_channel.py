@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import notify
+from monitor.delivery import notify
 from storage.alerts_repo import FINAL_STATUSES
 from tests.monitor.test_alerts_cli import closed_port, telegram, tocsin  # noqa: F401 - telegram: fixture
 from tests.monitor.test_alerts_harness import World, make_world

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.delivery_failures import CLASSIFIERS, classify
+from monitor.delivery.failures import CLASSIFIERS, classify
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "alerts" / "delivery_failures.yaml"
 CASES: list[dict[str, Any]] = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import select as sql_select
 from typer.testing import CliRunner
 
-from monitor import notify
-from monitor.alerts import acknowledge
+from monitor.alerts.folding import acknowledge
 from monitor.cli import app as cli_app
-from monitor.dispatch import CHANNEL_ALERT_WINDOW, TEST_HOOK_ENV, dispatch_due
-from monitor.notify import SendResult
+from monitor.delivery import notify
+from monitor.delivery.dispatch import CHANNEL_ALERT_WINDOW, TEST_HOOK_ENV, dispatch_due
+from monitor.delivery.notify import SendResult
 from storage.models import Alert, DeliveryAttempt, utcnow
 from tests.monitor.test_alerts_harness import TG_URL, World, make_world
 from tests.support.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401 - fixture

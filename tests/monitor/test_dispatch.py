@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.alerts import dismiss, retry
-from monitor.dispatch import backoff
+from monitor.alerts.folding import dismiss, retry
+from monitor.delivery.dispatch import backoff
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, DeliveryAttempt
 from tests.monitor.test_alerts_harness import MAIL_URL, TG_URL, World, make_world, world  # noqa: F401
@@ -114,7 +114,7 @@ def test_a_long_alert_resumes_at_the_chunk_that_failed(tmp_path: Path) -> None:
         def __call__(self, url: str, **kwargs: str):  # type: ignore[no-untyped-def]
             if len(self.inner.sent) == 1 and not self.failed:
                 self.failed = True
-                from monitor.notify import SendResult
+                from monitor.delivery.notify import SendResult
                 return SendResult(False, "connection reset")
             return self.inner(url, **kwargs)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor import notify
+from monitor.delivery import notify
+from monitor.delivery.compose import alert_view
+from monitor.delivery.notify import SendResult
 from monitor.messages import render_telegram
-from monitor.notify import SendResult
-from monitor.views import alert_view
 from storage.models import Alert, DeliveryAttempt
 from tests.monitor.test_alerts_harness import World, make_world
 from tests.support import HOSTILE_TITLE, PERSIAN_SENTENCE

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor import fingerprint as fp
+from monitor.alerts import fingerprint as fp
 
 CASES = yaml.safe_load((Path(__file__).resolve().parents[1] / "data" / "fingerprint" / "folding.yaml").read_text())
 MASOURI_EN = ("Political prisoner Saeed Masouri was transferred from Ghezel Hesar prison to an unknown location "

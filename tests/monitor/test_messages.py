@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from monitor.delivery.channels.telegram_html import TelegramMarkupError
 from monitor.messages import (
     MAX_CHUNK_UTF16,
     AlertView,
@@ -22,7 +23,6 @@ from monitor.messages import (
     render_telegram_overflow,
     split_telegram_html,
 )
-from monitor.messages.telegram_html import TelegramMarkupError
 from tests.support import (
     HOSTILE_TITLE,
     HOSTILE_TITLE_SHOWN,

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor import notify
-from monitor.notify import SendResult, redact, send, validate_channel_url
+from monitor.delivery import notify
+from monitor.delivery.notify import SendResult, redact, send, validate_channel_url
 
 TOKEN = "987654321:AAHsecretSECRETsecretSECRETsecret_xyz"
 PASSWORD = "hunter2-pässword"

@@ -6,8 +6,8 @@ from email.message import EmailMessage
 
 import pytest
 
+from monitor.delivery.notify import send, validate_channel_url
 from monitor.messages import render_email
-from monitor.notify import send, validate_channel_url
 from tests.support import HOSTILE_TITLE, HOSTILE_TITLE_SHOWN, PERSIAN_SENTENCE, sample_alert
 from tests.support.smtp import (  # noqa: F401 - fixtures
     SmtpServer,

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor import notify
+from monitor.delivery import notify
+from monitor.delivery.notify import SendResult, send
 from monitor.messages import AlertView, render_telegram
-from monitor.notify import SendResult, send
 from tests.support import HOSTILE_TITLE, HOSTILE_TITLE_SHOWN, PERSIAN_SENTENCE, sample_alert
 from tests.support.fake_telegram import (  # noqa: F401 - fixture
     FakeTelegram,

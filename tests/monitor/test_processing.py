@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from monitor.health import ServiceMetrics
-from monitor.processing import MatchingError, process_pending
+from monitor.alerts.matching import MatchingError, process_pending
 from monitor.rules import Document
 from monitor.rules import Match as RuleMatch
-from monitor.service import MatchWorker
+from monitor.service.daemon import MatchWorker
+from monitor.service.health import ServiceMetrics
 from storage.models import Alert, Item
 from tests.monitor.test_alerts_harness import World, make_world
 

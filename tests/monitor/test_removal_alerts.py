@@ -16,15 +16,15 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Select, delete, select
 
-from monitor import instance_lock
-from monitor.alerts import dismiss
-from monitor.app import App
-from monitor.crawling import RoundReport, run_round
+from monitor.alerts.folding import dismiss
+from monitor.alerts.removals import EVENT_TYPE, raise_removal_alerts
+from monitor.delivery.compose import alert_view
 from monitor.demo.server import SiteServer as Inbox
 from monitor.messages import render_email, render_telegram
-from monitor.removals import EVENT_TYPE, raise_removal_alerts
-from monitor.service import Service, run_once
-from monitor.views import alert_view
+from monitor.service import instance_lock
+from monitor.service.app import App
+from monitor.service.crawl_round import RoundReport, run_round
+from monitor.service.daemon import Service, run_once
 from storage.crawl_repo import mark_removed
 from storage.models import Alert, Delivery, Item, Match
 from tests.crawler.pages import days_ago, rss
@@ -57,7 +57,7 @@ class World:
     inbox: Inbox
 
     def round(self, *, recheck: bool = False) -> RoundReport:
-        """What ``tocsin crawl`` does (monitor.crawling.run_round): with ``recheck``, only the re-check."""
+        """What ``tocsin crawl`` does (monitor.service.crawl_round.run_round): with ``recheck``, only the re-check."""
         return run_round(self.app, [] if recheck else self.app.config.sources, recheck=recheck)
 
     def item(self) -> Item:

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from monitor.alerts.removals import raise_removal_alerts
+from monitor.delivery.compose import alert_item_rows, alert_view
 from monitor.messages import plain_text, render_email, render_telegram
 from monitor.messages.text import format_when
-from monitor.removals import raise_removal_alerts
-from monitor.views import alert_item_rows, alert_view
 from storage.crawl_repo import alert_item_ids, mark_removed
 from storage.models import Alert, Item
 from tests.monitor.test_removal_alerts import ARTICLE, World, world, world_db  # noqa: F401 - fixtures

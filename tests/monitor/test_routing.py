@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from config.schema import ChannelConfig, RateLimit
-from monitor.routing import (
+from monitor.alerts.routing import (
     Action,
     AlertFacts,
     channel_wants,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from monitor.alerts import dismiss
-from monitor.app import App
+from monitor.alerts.folding import dismiss
+from monitor.alerts.matching import process_pending
+from monitor.alerts.tuning import backtest_stored
 from monitor.cli import app as cli
-from monitor.processing import process_pending
 from monitor.rules import RuleEngine
-from monitor.rules_store import backtest_stored
+from monitor.service.app import App
 from storage.models import Alert
 from storage.records import ItemRecord
 from storage.repository import store_item, sync_source

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor import fingerprint as fp
-from monitor import memory_report
+from monitor.alerts import fingerprint as fp
+from monitor.service import memory_report
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_growth_is_charged_to_the_tocsin_line_that_caused_it(tracing: None) -> N
 def test_sigusr1_logs_the_report(tracing: None, caplog: pytest.LogCaptureFixture) -> None:
     assert memory_report.install() is not None
     kept = [bytearray(4096) for _ in range(500)]  # 2 MiB held by this test's own line
-    with caplog.at_level(logging.WARNING, logger="monitor.memory_report"):
+    with caplog.at_level(logging.WARNING, logger="monitor.service.memory_report"):
         os.kill(os.getpid(), signal.SIGUSR1)
     [record] = [r for r in caplog.records if "memory growth since the last look" in r.getMessage()]
     assert "tests/service/test_memory_report.py:" in record.getMessage()

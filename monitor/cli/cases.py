@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from config.errors import ConfigError
-from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
+from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.trends.analysis import analyze, early_warning_settings
 from monitor.trends.view import TrendView, UnknownSeries, trend_view
 from storage.models import CaseEvent, CaseFile

@@ -12,10 +12,10 @@ from typing import Any
 
 from config.sources import SourceBase
 from crawler.runner import CrawlOutcome, RecheckOutcome, recheck_due, run_crawl
-from monitor.app import App
-from monitor.dispatch import DispatchReport, dispatch_due
-from monitor.processing import ProcessReport, process_pending
-from monitor.removals import RemovalAlert, raise_removal_alerts
+from monitor.alerts.matching import ProcessReport, process_pending
+from monitor.alerts.removals import RemovalAlert, raise_removal_alerts
+from monitor.delivery.dispatch import DispatchReport, dispatch_due
+from monitor.service.app import App
 from monitor.trends.alerting import RaisedAlert
 from monitor.trends.analysis import analyze
 from storage.models import utcnow
@@ -54,7 +54,7 @@ def recheck_matched(app: App, *, on_item: Callable[[int], None] | None = None,
     """Re-fetch the matched items due for an edit/deletion check (one child process, crawler.recheck).
 
     Edited items wait in the database to be matched again; removals are alerted by
-    :func:`monitor.removals.raise_removal_alerts`, which the caller runs afterwards.
+    :func:`monitor.alerts.removals.raise_removal_alerts`, which the caller runs afterwards.
     """
     return recheck_due(
         database=app.database,

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
 from config.schema import SEVERITY_RANK
-from monitor import fingerprint as fp
-from monitor.routing import AlertFacts, route
+from monitor.alerts import fingerprint as fp
+from monitor.alerts.routing import AlertFacts, route
 from storage import alerts_repo as repo
 from storage.alerts_repo import DismissedAlert
 from storage.models import Alert, Delivery, Item, Match, utcnow

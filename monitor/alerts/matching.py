@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.alerts import AlertDecision, fold_match
+from monitor.alerts.folding import AlertDecision, fold_match
 from monitor.rules import Document, RuleEngine
 from storage.db import Database
 from storage.models import Item, Match, Source

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from config.sources import SourceBase
 from config.types import format_duration
-from monitor.cli_common import ConfigOption, JsonOption, console, open_app, print_json, short
+from monitor.cli.common import ConfigOption, JsonOption, console, open_app, print_json, short
 from storage.crawl_repo import SourceHealth, source_health
 
 sources_app = typer.Typer(help="Configured sources and their health.", no_args_is_help=True)

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor import instance_lock, scheduling
-from monitor.cli_common import ConfigOption, JsonOption, console, open_app, print_json, short
-from monitor.health import read_state
-from monitor.service import run_service
+from monitor.cli.common import ConfigOption, JsonOption, console, open_app, print_json, short
+from monitor.service import instance_lock, scheduling
+from monitor.service.daemon import run_service
+from monitor.service.health import read_state
 from storage.db import Database
 from storage.models import Alert, Delivery, Item, Source, utcnow
 

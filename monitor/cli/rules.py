@@ -256,8 +256,8 @@ def explain(
 
 
 def _stored_document(config: Path | None, item: str) -> Document:
-    from monitor.cli_common import open_app
-    from monitor.rules_store import stored_document
+    from monitor.alerts.tuning import stored_document
+    from monitor.cli.common import open_app
 
     if not item.isdigit():
         raise _fail(f"--item takes a stored item id (a number), got {item!r}")
@@ -324,8 +324,8 @@ def _backtest_stored(engine: RuleEngine, config: Path | None, since: str) -> Non
     from datetime import UTC, datetime
 
     from config.types import parse_duration
-    from monitor.cli_common import open_app
-    from monitor.rules_store import backtest_stored
+    from monitor.alerts.tuning import backtest_stored
+    from monitor.cli.common import open_app
 
     try:
         start = datetime.now(UTC) - parse_duration(since)

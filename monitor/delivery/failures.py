@@ -154,7 +154,7 @@ def _all_permanent(verdicts: list[Verdict]) -> Verdict:
     return Verdict(True, "; ".join(reasons))
 
 
-# By channel kind (monitor.notify maps Apprise plugins to these names).
+# By channel kind (monitor.delivery.notify maps Apprise plugins to these names).
 CLASSIFIERS: dict[str, Callable[[Sequence[str]], Verdict]] = {
     "telegram": classify_telegram,
     "email": classify_smtp,

@@ -14,9 +14,9 @@ from rich.table import Table
 from config.errors import ConfigError
 from config.loader import DEFAULTS_DIR, load_config
 from crawler.runner import CrawlOutcome, RecheckOutcome
-from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json
-from monitor.crawling import run_round
-from monitor.notify import redact, validate_channel_url
+from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json
+from monitor.delivery.notify import redact, validate_channel_url
+from monitor.service.crawl_round import run_round
 from storage import migrate
 from storage.db import Database
 
@@ -185,7 +185,7 @@ def _safe_url(url: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from monitor.demo.command import demo
+    from monitor.cli.demo import demo
 
     app.command()(init)
     app.command()(demo)

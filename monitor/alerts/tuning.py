@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alerts import dismissed_alerts
-from monitor.processing import item_document
+from monitor.alerts.folding import dismissed_alerts
+from monitor.alerts.matching import item_document
 from monitor.rules import Document, RuleEngine
 from monitor.rules.backtest import BacktestReport, Change
 from storage.models import Item, Match

@@ -10,9 +10,9 @@ dispatcher owns retries, pacing and backoff. What this wrapper adds to Apprise 2
   (Telegram's "retry after N" description, or the ``retry_after`` of the response body).
 - Failures that no retry can fix (a chat that does not exist, a revoked token, an SMTP 5xx, a URL
   that cannot work) come back ``permanent`` with a reason the operator can act on
-  (``monitor.delivery_failures``), so the dispatcher gives up at once instead of after hours.
+  (``monitor.delivery.failures``), so the dispatcher gives up at once instead of after hours.
 - Secrets (tokens, passwords from the URL) are scrubbed from every error and from Apprise's log
-  records, which this module routes to the ``monitor.notify.apprise`` logger.
+  records, which this module routes to the ``monitor.delivery.notify.apprise`` logger.
 
 Setting ``TOCSIN_TELEGRAM_API_URL`` (e.g. ``http://127.0.0.1:8081``) points Telegram at another
 Bot API server: a self-hosted ``telegram-bot-api`` or the fake one in tests. Default:
@@ -39,7 +39,7 @@ from apprise.plugins.email import NotifyEmail
 from apprise.plugins.email.common import SecureMailMode
 from apprise.plugins.telegram import NotifyTelegram
 
-from monitor.delivery_failures import Verdict, classify
+from monitor.delivery.failures import Verdict, classify
 
 TELEGRAM_API_ENV = "TOCSIN_TELEGRAM_API_URL"
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
@@ -51,7 +51,7 @@ BODY_FORMATS = {
 MAX_ERROR_CHARS = 600
 
 log = logging.getLogger(__name__)
-_apprise_log = logging.getLogger("monitor.notify.apprise")
+_apprise_log = logging.getLogger("monitor.delivery.notify.apprise")
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,7 @@ CHANNEL_CHECKS: dict[type[NotifyBase], Callable[[NotifyBase], str | None]] = {
 }
 
 
-# Which failure classifier of monitor.delivery_failures reads a plugin's log, by plugin class.
+# Which failure classifier of monitor.delivery.failures reads a plugin's log, by plugin class.
 FAILURE_KINDS: dict[type[NotifyBase], str] = {
     NotifyEmail: "email",
     NotifyTelegram: "telegram",

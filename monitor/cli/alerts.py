@@ -8,12 +8,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from monitor import notify
-from monitor.alerts import AlertError, acknowledge, dismiss, retry, retry_channel
-from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
-from monitor.dispatch import dispatch_due, messages_for
+from monitor.alerts.folding import AlertError, acknowledge, dismiss, retry, retry_channel
+from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
+from monitor.delivery import notify
+from monitor.delivery.compose import alert_item_rows
+from monitor.delivery.dispatch import dispatch_due, messages_for
 from monitor.messages import AlertView
-from monitor.views import alert_item_rows
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, utcnow
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.alerts import lead, main_subject, queue_deliveries
+from monitor.alerts.folding import lead, main_subject, queue_deliveries
 from monitor.messages.text import format_when
 from storage import alerts_repo as repo
 from storage.db import Database

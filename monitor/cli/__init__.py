@@ -7,17 +7,8 @@ import sys
 
 import typer
 
-from monitor import (
-    cli_alerts,
-    cli_cases,
-    cli_data,
-    cli_evidence,
-    cli_ops,
-    cli_rules,
-    cli_service,
-    cli_sources,
-)
-from monitor.cli_common import err_console
+from monitor.cli import alerts, cases, evidence, items, ops, rules, service, sources
+from monitor.cli.common import err_console
 from monitor.errors import USER_ERRORS
 
 app = typer.Typer(
@@ -28,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 # Each area registers its own commands; the order is the order of `tocsin --help`.
-for area in (cli_ops, cli_service, cli_sources, cli_data, cli_rules, cli_alerts, cli_evidence, cli_cases):
+for area in (ops, service, sources, items, rules, alerts, evidence, cases):
     area.register(app)
 
 
@@ -42,7 +33,3 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

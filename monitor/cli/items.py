@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
+from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from storage.models import Item, Match
 from storage.repository import list_items
 

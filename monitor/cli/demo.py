@@ -13,10 +13,10 @@ from rich.text import Text
 
 from config.loader import DEFAULTS_DIR
 from crawler.runner import CrawlOutcome
-from monitor.app import App
-from monitor.cli_common import console
-from monitor.crawling import run_round
+from monitor.cli.common import console
 from monitor.demo.server import SiteServer
+from monitor.service.app import App
+from monitor.service.crawl_round import run_round
 from storage.models import Alert
 
 DEMO_SITE = Path(__file__).resolve().parent / "site"

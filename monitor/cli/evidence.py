@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from crawler.evidence import export_items
-from monitor.cli_common import ConfigOption, JsonOption, console, fail, open_app, print_json
+from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json
 from storage.crawl_repo import alert_item_ids
 
 evidence_app = typer.Typer(help="The raw responses kept as evidence.", no_args_is_help=True)

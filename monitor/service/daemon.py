@@ -2,7 +2,7 @@
 
 Threads, and why each exists:
 
-- APScheduler's ``BackgroundScheduler`` (UTC, MemoryJobStore, jobs from :mod:`monitor.scheduling`) fires
+- APScheduler's ``BackgroundScheduler`` (UTC, MemoryJobStore, jobs from :mod:`monitor.service.scheduling`) fires
   crawls on a pool of ``max_concurrent_crawls`` threads and the service jobs on a small pool of their own,
   so a slow crawl never delays the dispatcher. ``job_defaults`` (not scheduler kwargs, which APScheduler
   ignores) set ``coalesce=True`` and ``max_instances=1``: a source never runs twice at once. Each crawl is a
@@ -46,12 +46,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from config.loader import TocsinConfig, load_config
-from monitor import instance_lock, memory_report, scheduling
-from monitor.app import App
-from monitor.crawling import crawl_source, recheck_matched, run_analysis
-from monitor.dispatch import dispatch_due, run_digests
+from monitor.alerts.matching import MatchingError, process_pending
+from monitor.alerts.removals import raise_removal_alerts
+from monitor.delivery.dispatch import dispatch_due, run_digests
 from monitor.errors import ServiceError
-from monitor.health import (
+from monitor.rules import RuleEngine
+from monitor.service import instance_lock, memory_report, scheduling
+from monitor.service.app import App
+from monitor.service.crawl_round import crawl_source, recheck_matched, run_analysis
+from monitor.service.health import (
     HealthServer,
     HealthState,
     ServiceMetrics,
@@ -59,13 +62,10 @@ from monitor.health import (
     sd_notify,
     watchdog_interval,
 )
-from monitor.housekeeping import recover_after_crash, release_free_memory, run_housekeeping
-from monitor.instance_lock import InstanceLock
-from monitor.logs import configure_logging
-from monitor.processing import MatchingError, process_pending
-from monitor.reload import ConfigReloader
-from monitor.removals import raise_removal_alerts
-from monitor.rules import RuleEngine
+from monitor.service.housekeeping import recover_after_crash, release_free_memory, run_housekeeping
+from monitor.service.instance_lock import InstanceLock
+from monitor.service.logs import configure_logging
+from monitor.service.reload import ConfigReloader
 from storage.models import Delivery, Source, utcnow
 from storage.repository import pending_item_ids
 
@@ -325,7 +325,7 @@ class Service:
         self.sweep_removals()
 
     def _item_removed(self, item_id: int, reason: str) -> None:
-        # Counted and logged only: the alert is derived from the database (monitor.removals) after the
+        # Counted and logged only: the alert is derived from the database (monitor.alerts.removals) after the
         # re-check and by every dispatcher run, so a crash before this callback loses nothing.
         self.metrics.items_removed.inc()
         log.info(
@@ -336,7 +336,7 @@ class Service:
         )
 
     def sweep_removals(self) -> None:
-        """Alert every removal that has no alert yet (monitor.removals), then send them."""
+        """Alert every removal that has no alert yet (monitor.alerts.removals), then send them."""
         if self.stop.is_set():
             return
         try:

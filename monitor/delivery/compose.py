@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.alerts.removals import KIND as REMOVAL_KIND
 from monitor.messages import AlertView, DigestView, OverflowView, SourceRef
 from monitor.messages.text import format_when
-from monitor.removals import KIND as REMOVAL_KIND
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, Item, Match
 
 MAX_SOURCES_SHOWN = 25  # an alert with hundreds of reports lists this many; `tocsin alerts show` has all
-# Facts of a removal alert (monitor.removals) that its source line shows: said once, there.
+# Facts of a removal alert (monitor.alerts.removals) that its source line shows: said once, there.
 IN_REMOVAL_SOURCE_LINE = frozenset({"source", "url", "removed", "reason"})
 
 

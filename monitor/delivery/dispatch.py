@@ -15,7 +15,7 @@ is ever sent twice, and nothing is lost. An attempt the crash cut short stays in
 with outcome ``interrupted`` and counts as a failure, so a crash loop cannot resend forever.
 
 Failures for good. A failure no retry can fix (``SendResult.permanent``: chat not found, token revoked,
-SMTP 5xx; see ``monitor.delivery_failures``) makes the delivery dead at once. Whenever a delivery goes
+SMTP 5xx; see ``monitor.delivery.failures``) makes the delivery dead at once. Whenever a delivery goes
 dead, the channel gets one operator alert (key ``channel:NAME:dead``): refreshed, not resent, while
 it is open; at most one new one per channel per ``CHANNEL_ALERT_WINDOW``; resolved by the channel's
 next successful send, so the next breakage is news again.
@@ -36,8 +36,18 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor import notify
-from monitor.alerts import raise_operator_alert, resolve_operator_alert
+from monitor.alerts.folding import raise_operator_alert, resolve_operator_alert
+from monitor.alerts.routing import (
+    BUNDLE_KINDS,
+    Action,
+    digest_slot,
+    gate,
+    most_severe,
+    previous_digest_slot,
+    rate_check,
+)
+from monitor.delivery import notify
+from monitor.delivery.compose import alert_view, digest_view, overflow_view
 from monitor.messages import (
     AlertView,
     render_digest,
@@ -47,16 +57,6 @@ from monitor.messages import (
     render_telegram_digest,
     render_telegram_overflow,
 )
-from monitor.routing import (
-    BUNDLE_KINDS,
-    Action,
-    digest_slot,
-    gate,
-    most_severe,
-    previous_digest_slot,
-    rate_check,
-)
-from monitor.views import alert_view, digest_view, overflow_view
 from storage import alerts_repo as repo
 from storage.db import Database
 from storage.models import Alert, Delivery, DeliveryAttempt, utcnow

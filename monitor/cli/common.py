@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from monitor.app import App
+from monitor.service.app import App
 
 console = Console()
 err_console = Console(stderr=True)

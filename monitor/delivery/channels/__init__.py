@@ -1,0 +1,1 @@
+"""Channel kinds: one class per kind, registered in ``CHANNELS``."""
