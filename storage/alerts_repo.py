@@ -123,7 +123,7 @@ def alert_source_count(session: Session, alert_id: int) -> int:
     return int(session.scalar(select(func.count()).select_from(items)) or 0)
 
 
-# --- removals (monitor.removals) --------------------------------------------------------------------
+# --- removals (monitor.alerts.removals) --------------------------------------------------------------------
 
 
 def removed_items_to_alert(
