@@ -13,7 +13,6 @@ from typing import Any
 
 from monitor.rules.compiled import CompiledList, CompiledRule, Entity
 from monitor.rules.evaluate import evaluate, failed_clause, progress
-from monitor.rules.examples import ExampleResult, run_examples
 from monitor.rules.extract import Mention, extract, mentions_in
 from monitor.rules.loader import Compiler, compile_files
 from monitor.rules.scanner import Scanner, Span
@@ -120,10 +119,6 @@ class RuleEngine:
     def load(cls, rule_files: Sequence[Path], watchlist_files: Sequence[Path]) -> RuleEngine:
         """Compile the files into a new engine; any problem raises a located ConfigError."""
         return cls(compile_files(rule_files, watchlist_files))
-
-    def run_examples(self) -> list[ExampleResult]:
-        """Run the ``examples`` of every rule (see ``tocsin rules test``)."""
-        return run_examples(self)
 
     def rule(self, rule_id: str) -> CompiledRule:
         return self._by_id[rule_id]
