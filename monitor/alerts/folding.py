@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from config.errors import AlertError
 from config.loader import TocsinConfig
 from config.schema import SEVERITY_RANK
 from monitor.alerts import fingerprint as fp
@@ -37,10 +38,6 @@ SUBJECT_KEYS = ("persons", "person", "prison_to", "prisons", "prison", "places",
 OPERATOR_SEVERITY = "warning"
 SUMMARY_CHARS = 400  # the alert's summary: the opening of its first report
 MAX_EXACT_CHECKS = 20  # near-copy candidates compared word by word, closest SimHash first
-
-
-class AlertError(ValueError):
-    """An alert action that cannot be done (unknown id, wrong state); the message says why."""
 
 
 @dataclass(frozen=True)

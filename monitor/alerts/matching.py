@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from config.errors import MatchingError
 from config.loader import TocsinConfig
 from monitor.alerts.folding import AlertDecision, fold_match
 from monitor.rules import Document, RuleEngine
@@ -23,14 +24,6 @@ from storage.models import Item, Match, Source
 from storage.repository import add_match, pending_item_ids, pending_items
 
 log = logging.getLogger(__name__)
-
-
-class MatchingError(RuntimeError):
-    """Item ``item_id`` could not be matched (the items before it in its batch were)."""
-
-    def __init__(self, item_id: int, cause: Exception) -> None:
-        super().__init__(f"matching item {item_id} failed: {cause}")
-        self.item_id = item_id
 
 
 @dataclass

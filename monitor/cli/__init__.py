@@ -7,9 +7,9 @@ import sys
 
 import typer
 
+from config.errors import USER_ERRORS
 from monitor.cli import alerts, cases, evidence, items, ops, rules, service, sources
 from monitor.cli.common import err_console
-from monitor.errors import USER_ERRORS
 
 app = typer.Typer(
     name="tocsin",

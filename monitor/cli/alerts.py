@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from monitor.alerts.folding import AlertError, acknowledge, dismiss, retry, retry_channel
+from config.errors import AlertError
+from monitor.alerts.folding import acknowledge, dismiss, retry, retry_channel
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.delivery import notify
 from monitor.delivery.compose import alert_item_rows

@@ -10,10 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from config.errors import ConfigError
+from config.errors import ConfigError, UnknownSeries
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.trends.analysis import analyze, early_warning_settings
-from monitor.trends.view import TrendView, UnknownSeries, trend_view
+from monitor.trends.view import TrendView, trend_view
 from storage.models import CaseEvent, CaseFile
 from storage.trends_repo import case_events, case_files, find_case_file, proposals
 

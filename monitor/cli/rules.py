@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from config.errors import ConfigError
+from config.errors import ConfigError, InputError
 from monitor.rules import (
     DEFAULT_CONFIG_DIR,
     Document,
@@ -56,10 +56,6 @@ WatchlistsOption = Annotated[
         "--watchlists", help="a watchlist file or a directory of them (overrides --config)"
     ),
 ]
-
-
-class InputError(Exception):
-    """A bad line in the ``tocsin match`` input."""
 
 
 class InputItem(BaseModel):

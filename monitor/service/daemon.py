@@ -45,11 +45,11 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
+from config.errors import MatchingError, ServiceError
 from config.loader import TocsinConfig, load_config
-from monitor.alerts.matching import MatchingError, process_pending
+from monitor.alerts.matching import process_pending
 from monitor.alerts.removals import raise_removal_alerts
 from monitor.delivery.dispatch import dispatch_due, run_digests
-from monitor.errors import ServiceError
 from monitor.rules import RuleEngine
 from monitor.service import instance_lock, memory_report, scheduling
 from monitor.service.app import App

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from monitor.errors import ServiceError
+from config.errors import ServiceError
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)

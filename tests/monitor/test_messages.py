@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.delivery.channels.telegram_html import TelegramMarkupError
+from config.errors import TelegramMarkupError
 from monitor.messages import (
     MAX_CHUNK_UTF16,
     AlertView,

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from monitor.alerts.matching import MatchingError, process_pending
+from config.errors import MatchingError
+from monitor.alerts.matching import process_pending
 from monitor.rules import Document
 from monitor.rules import Match as RuleMatch
 from monitor.service.daemon import MatchWorker

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from monitor.errors import ServiceError
+from config.errors import ServiceError
 from monitor.service import instance_lock
 from tests.service.support import REPO_ROOT, wait_until
 

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 
+from config.errors import TelegramMarkupError
+
 MAX_CHUNK_UTF16 = 4000
 TELEGRAM_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote"})
 _JOINERS = frozenset({"\u200c", "\u200d", "\u034f"})  # ZWNJ, ZWJ, CGJ
-
-
-class TelegramMarkupError(ValueError):
-    """The markup (from a template, not scraped text) is not valid Telegram HTML."""
 
 
 @dataclass(frozen=True)
