@@ -8,7 +8,7 @@ new alert. A copy of an article already in an alert (syndicated text, a repost; 
 is listed under it but never re-alerted; so is a copy that names no subject.
 
 Lifecycle: ``new`` -> ``updated`` (a new, non-copy source joined; channels with ``updates: true`` get an
-update) -> ``acknowledged`` or ``dismissed`` (with a reason, kept for the rules backtest).
+update) -> ``acknowledged`` or ``dismissed`` (``lifecycle.py``).
 
 Everything here is bookkeeping on the session the caller owns: the match, the alert and its deliveries
 (the outbox) are committed in one transaction.
@@ -16,26 +16,20 @@ Everything here is bookkeeping on the session the caller owns: the match, the al
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from config.errors import AlertError
 from config.loader import TocsinConfig
 from config.schema import SEVERITY_RANK
 from monitor.alerts import fingerprint as fp
-from monitor.alerts.routing import AlertFacts, route
+from monitor.alerts.outbox import open_alert, queue_deliveries
 from storage import alerts_repo as repo
-from storage.alerts_repo import DismissedAlert
-from storage.models import Alert, Delivery, Item, Match, utcnow
-
-log = logging.getLogger(__name__)
+from storage.models import Alert, Item, Match
 
 # Entity slots that name what an event is about, most specific first.
 SUBJECT_KEYS = ("persons", "person", "prison_to", "prisons", "prison", "places", "place")
-OPERATOR_SEVERITY = "warning"
 SUMMARY_CHARS = 400  # the alert's summary: the opening of its first report
 MAX_EXACT_CHECKS = 20  # near-copy candidates compared word by word, closest SimHash first
 
@@ -134,36 +128,6 @@ def _alert_with_copy(
 # --- folding matches into alerts ---------------------------------------------------------------------
 
 
-def facts_for(alert: Alert, item: Item | None) -> AlertFacts:
-    tags = frozenset(item.source.tags) if item is not None and item.source is not None else frozenset()
-    return AlertFacts(severity=alert.severity, event_type=alert.event_type, tags=tags,
-                      language=item.lang if item is not None else None)
-
-
-def queue_deliveries(session: Session, alert: Alert, config: TocsinConfig, *, item: Item | None,
-                     update: bool, now: datetime | None = None) -> list[Delivery]:
-    """Write the outbox rows for this revision of the alert: one per channel that wants it."""
-    if alert.kind == "operator":
-        name = config.settings.operator_channel
-        channels = [name] if name and name in config.enabled_channels() else []
-    else:
-        channels = route(config.enabled_channels(), facts_for(alert, item))
-    queued = []
-    for name in channels:
-        if update and repo.has_unsent_delivery(session, alert_id=alert.id, channel=name):
-            continue  # the message still waiting is rendered when sent, so it will list this source too
-        seen_before = update and repo.has_delivery(session, alert_id=alert.id, channel=name)
-        if seen_before and not config.settings.channels[name].updates:
-            continue
-        delivery = Delivery(alert_id=alert.id, channel=name, revision=alert.revision,
-                            kind="update" if seen_before else "new", next_attempt_at=now or utcnow(),
-                            created_at=now or utcnow())
-        session.add(delivery)
-        queued.append(delivery)
-    session.flush()
-    return queued
-
-
 def _title(event_type: str, subject: str | None, item: Item) -> str:
     """The first report's headline; the event and subject when it has none."""
     headline = " ".join((item.title or "").split())
@@ -199,7 +163,9 @@ def _new_alert(session: Session, match: Match, item: Item, config: TocsinConfig,
         details["escalates"] = escalates.id
     if len(found) > 1:
         details["subjects"] = [s.name for s in found]
-    alert = Alert(
+    alert, _queued = open_alert(
+        session,
+        config,
         dedup_key=repo.unused_key(session, _dedup_key(match, item, main, when)),
         kind="event",
         event_type=match.event_type,
@@ -211,12 +177,11 @@ def _new_alert(session: Session, match: Match, item: Item, config: TocsinConfig,
         details=details,
         first_seen_at=when,
         last_seen_at=when,
+        item=item,
+        now=now,
     )
-    session.add(alert)
-    session.flush()
     match.alert_id = alert.id
     item_fingerprint(item)
-    queue_deliveries(session, alert, config, item=item, update=False, now=now)
     return AlertDecision(alert.id, created=True, changed=True)
 
 
@@ -269,106 +234,3 @@ def fold_match(session: Session, match: Match, item: Item, config: TocsinConfig,
                                           window=window)
     escalates = next((a for a in earlier if SEVERITY_RANK.get(a.severity, 0) < rank), None)
     return _new_alert(session, match, item, config, found=found, escalates=escalates, now=now)
-
-
-# --- lifecycle -------------------------------------------------------------------------------------
-
-
-def _get(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
-    if alert is None or alert.kind not in repo.EVENT_KINDS:
-        raise AlertError(f"no alert {alert_id} (see `tocsin alerts list`)")
-    return alert
-
-
-def acknowledge(session: Session, alert_id: int, *, now: datetime | None = None) -> Alert:
-    """Someone is on it. Later sources still reach channels that want updates."""
-    alert = _get(session, alert_id)
-    if alert.state == "dismissed":
-        raise AlertError(f"alert {alert_id} was dismissed ({alert.dismiss_reason}); "
-                         "it cannot be acknowledged")
-    if alert.state != "acknowledged":
-        alert.state, alert.acknowledged_at = "acknowledged", now or utcnow()
-    return alert
-
-
-def dismiss(session: Session, alert_id: int, *, reason: str, now: datetime | None = None) -> Alert:
-    """A false positive: nothing more is sent about it, and it stays queryable (``dismissed_alerts``)."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise AlertError("say why the alert is dismissed (--reason); the rules backtest reads it")
-    alert = _get(session, alert_id)
-    alert.state, alert.dismissed_at, alert.dismiss_reason = "dismissed", now or utcnow(), reason
-    for delivery in alert.deliveries:
-        if delivery.status in ("pending", "held", "overflow"):
-            delivery.status, delivery.last_error = "skipped", "alert dismissed before it was sent"
-    return alert
-
-
-def dismissed_alerts(session: Session, *, since: datetime | None = None) -> list[DismissedAlert]:
-    """Dismissed alerts with the rule and item version of every match, for the rules backtest."""
-    return repo.dismissed_alerts(session, since=since)
-
-
-def retry(session: Session, alert_id: int, *, now: datetime | None = None) -> list[Delivery]:
-    """Re-queue the alert's dead deliveries (and dead digests or summaries it was in) with a fresh budget."""
-    _get(session, alert_id)
-    requeued = _requeue(repo.dead_deliveries(session, alert_id), now or utcnow())
-    if not requeued:
-        raise AlertError(f"alert {alert_id} has no dead delivery to retry")
-    return requeued
-
-
-def retry_channel(session: Session, channel: str, *, now: datetime | None = None) -> list[Delivery]:
-    """Re-queue every dead delivery to ``channel`` (alerts, digests, summaries) with a fresh budget.
-
-    For after a channel outage or a misconfiguration fixed (a wrong chat id is dead after one attempt).
-    Deliveries of dismissed alerts stay dead. Returns the re-queued deliveries (none is not an error).
-    """
-    return _requeue(repo.dead_deliveries_to(session, channel), now or utcnow())
-
-
-def _requeue(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
-    for delivery in deliveries:
-        delivery.status, delivery.next_attempt_at = "pending", now
-        for attempt in delivery.attempt_log:
-            if attempt.outcome in repo.FAILED_OUTCOMES:
-                attempt.outcome = f"{attempt.outcome}+retried"  # no longer counts towards max_attempts
-    return deliveries
-
-
-# --- operator alerts -------------------------------------------------------------------------------
-
-
-def raise_operator_alert(session: Session, config: TocsinConfig, *, key: str, title: str, summary: str,
-                         severity: str = OPERATOR_SEVERITY, now: datetime | None = None) -> AlertDecision:
-    """Tell the operator about a source-health or configuration problem (``settings.operator_channel``).
-
-    The same ``key`` (e.g. ``source:hrana:unhealthy``) raised again while its alert is open only refreshes
-    it; after the alert is acknowledged or dismissed (or resolved), raising the key again is news.
-    """
-    now = now or utcnow()
-    existing = repo.latest_operator_alert(session, key)
-    if existing is not None and existing.state in ("new", "updated"):
-        existing.last_seen_at, existing.summary, existing.title = now, summary, title
-        return AlertDecision(existing.id, created=False, changed=False)
-    alert = Alert(
-        dedup_key=repo.unused_key(session, f"operator|{key}|{now:%Y-%m-%dT%H:%M:%S}"),
-        kind="operator", event_type="operator", severity=severity, subject=key, subject_key=key,
-        title=title, summary=summary, details={"key": key}, first_seen_at=now, last_seen_at=now,
-    )
-    session.add(alert)
-    session.flush()
-    if not queue_deliveries(session, alert, config, item=None, update=False, now=now):
-        log.warning("operator alert %r has no channel to go to (set operator_channel): %s", key, title)
-    return AlertDecision(alert.id, created=True, changed=True)
-
-
-def resolve_operator_alert(session: Session, *, key: str) -> bool:
-    """The problem went away: close the open alert so the next occurrence is raised afresh."""
-    existing = repo.latest_operator_alert(session, key)
-    if existing is None or existing.state not in ("new", "updated"):
-        return False
-    existing.state, existing.acknowledged_at = "acknowledged", utcnow()
-    existing.details = {**existing.details, "resolved_at": utcnow().isoformat()}
-    return True

@@ -22,7 +22,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.alerts.folding import lead, main_subject, queue_deliveries
+from monitor.alerts.folding import lead, main_subject
+from monitor.alerts.outbox import open_alert
 from monitor.messages.text import format_when
 from storage import alerts_repo as repo
 from storage.db import Database
@@ -119,15 +120,13 @@ def alert_removal(session: Session, item: Item, config: TocsinConfig, *,
     matches = repo.item_matches(session, item.id)
     title, summary, details = removal_content(item, matches)
     source = _source_label(item)
-    alert = Alert(
+    alert, deliveries = open_alert(
+        session, config,
         dedup_key=key, kind=KIND, event_type=EVENT_TYPE, severity=config.settings.alerts.removal_severity,
         subject=source[:300], subject_key=f"item:{item.id}", title=title, summary=summary, details=details,
-        first_seen_at=removed_at, last_seen_at=removed_at,
+        first_seen_at=removed_at, last_seen_at=removed_at, item=item, now=now,
     )
-    session.add(alert)
-    session.flush()
     item.removal_alert_id = alert.id
-    deliveries = queue_deliveries(session, alert, config, item=item, update=False, now=now)
     return RemovalAlert(alert.id, item.id, created=True, channels=tuple(d.channel for d in deliveries))
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.folding import dismissed_alerts
+from monitor.alerts.lifecycle import dismissed_alerts
 from monitor.alerts.matching import item_document
 from monitor.rules import Document, RuleEngine
 from monitor.rules.backtest import BacktestReport, Change

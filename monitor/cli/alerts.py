@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from config.errors import AlertError
-from monitor.alerts.folding import acknowledge, dismiss, retry, retry_channel
+from monitor.alerts.lifecycle import acknowledge, dismiss, retry, retry_channel
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.delivery import notify
 from monitor.delivery.compose import alert_item_rows

@@ -14,12 +14,12 @@ from rich.text import Text
 from config.loader import DEFAULTS_DIR
 from crawler.runner import CrawlOutcome
 from monitor.cli.common import console
+from monitor.demo import DEMO_SITE
 from monitor.demo.server import SiteServer
 from monitor.service.app import App
 from monitor.service.crawl_round import run_round
 from storage.models import Alert
 
-DEMO_SITE = Path(__file__).resolve().parent / "site"
 DEMO_PORT = 8765
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold black on yellow", "info": "bold white on blue"}
 

@@ -36,13 +36,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.alerts.folding import raise_operator_alert, resolve_operator_alert
+from monitor.alerts.operator import raise_operator_alert, resolve_operator_alert
+from monitor.alerts.outbox import open_bundle
 from monitor.alerts.routing import (
     BUNDLE_KINDS,
     Action,
     digest_slot,
     gate,
-    most_severe,
     previous_digest_slot,
     rate_check,
 )
@@ -59,7 +59,7 @@ from monitor.messages import (
 )
 from storage import alerts_repo as repo
 from storage.db import Database
-from storage.models import Alert, Delivery, DeliveryAttempt, utcnow
+from storage.models import Delivery, DeliveryAttempt, utcnow
 
 log = logging.getLogger(__name__)
 Sender = Callable[..., notify.SendResult]
@@ -184,26 +184,6 @@ def _test_hook(point: str) -> None:
 # --- bundles: digests and rate-limit summaries ------------------------------------------------------
 
 
-def _bundle(session: Session, *, kind: str, channel: str, members: list[Delivery], key: str, title: str,
-            details: dict[str, object], now: datetime) -> Delivery:
-    """One alert of kind digest|overflow standing for ``members``, and its own delivery."""
-    alerts = [member.alert for member in members]
-    bundle = Alert(
-        dedup_key=repo.unused_key(session, key), kind=kind, event_type=kind,
-        severity=most_severe([a.severity for a in alerts]), title=title,
-        summary=f"{len({a.id for a in alerts})} alerts", details={"channel": channel, **details},
-        first_seen_at=min(a.first_seen_at for a in alerts), last_seen_at=now,
-    )
-    session.add(bundle)
-    session.flush()
-    delivery = Delivery(alert_id=bundle.id, channel=channel, kind=kind, next_attempt_at=now, created_at=now)
-    session.add(delivery)
-    for member in members:
-        member.status, member.bundle_id, member.last_error = "folded", bundle.id, None
-    session.flush()
-    return delivery
-
-
 def fold_digests(session: Session, config: TocsinConfig, *, now: datetime,
                  channels: list[str] | None = None) -> list[int]:
     """Fold each digest channel's held alerts into one digest once its daily time has passed.
@@ -222,7 +202,7 @@ def fold_digests(session: Session, config: TocsinConfig, *, now: datetime,
             continue
         start = min([previous_digest_slot(channel, slot)] + [d.created_at for d in held])
         n = len({d.alert_id for d in held})
-        delivery = _bundle(session, kind="digest", channel=name, members=held,
+        delivery = open_bundle(session, kind="digest", channel=name, members=held,
                            key=f"digest|{name}|{slot:%Y-%m-%dT%H:%M}", title=f"Digest: {n} alerts",
                            details={"period_start": start.isoformat(), "period_end": slot.isoformat()},
                            now=now)
@@ -366,7 +346,7 @@ class _Run:
             waiting = [d for d in overflow if d.id != delivery.id]
             if waiting:
                 members = [*waiting, delivery]
-                delivery = _bundle(session, kind="overflow", channel=delivery.channel, members=members,
+                delivery = open_bundle(session, kind="overflow", channel=delivery.channel, members=members,
                                    key=f"overflow|{delivery.channel}|{now:%Y-%m-%dT%H:%M:%S}",
                                    title=f"{len(members)} alerts held back by the rate limit", details={},
                                    now=now)

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 log = logging.getLogger(__name__)
-PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 TOP = 15
 TRACE_ENV = "TOCSIN_TRACEMALLOC"
 REPORT_HEADER = "memory growth since the last look"  # bench/soak.py finds the reports in the log by it

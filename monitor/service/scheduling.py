@@ -27,7 +27,7 @@ from config.errors import ConfigError
 from config.loader import TocsinConfig
 from config.schema import ScheduleDefaults
 from config.sources import SourceBase
-from monitor.alerts.folding import raise_operator_alert, resolve_operator_alert
+from monitor.alerts.operator import raise_operator_alert, resolve_operator_alert
 from storage.crawl_repo import mark_health_alerted, unhealthy_sources
 from storage.db import Database
 from storage.models import CrawlRun, Source, utcnow

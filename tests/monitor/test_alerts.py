@@ -9,16 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.alerts.folding import (
-    AlertError,
-    acknowledge,
-    dismiss,
-    dismissed_alerts,
-    raise_operator_alert,
-    resolve_operator_alert,
-    retry,
-)
+from config.errors import AlertError
+from monitor.alerts.lifecycle import acknowledge, dismiss, dismissed_alerts, retry
 from monitor.alerts.matching import process_pending
+from monitor.alerts.operator import raise_operator_alert, resolve_operator_alert
 from monitor.delivery.compose import alert_view
 from monitor.rules import Document
 from monitor.rules import Match as RuleMatch

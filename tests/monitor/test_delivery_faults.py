@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select as sql_select
 from typer.testing import CliRunner
 
-from monitor.alerts.folding import acknowledge
+from monitor.alerts.lifecycle import acknowledge
 from monitor.cli import app as cli_app
 from monitor.delivery import notify
 from monitor.delivery.dispatch import CHANNEL_ALERT_WINDOW, TEST_HOOK_ENV, dispatch_due

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.alerts.folding import dismiss, retry
+from monitor.alerts.lifecycle import dismiss, retry
 from monitor.delivery.dispatch import backoff
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, DeliveryAttempt

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Select, delete, select
 
-from monitor.alerts.folding import dismiss
+from monitor.alerts.lifecycle import dismiss
 from monitor.alerts.removals import EVENT_TYPE, raise_removal_alerts
 from monitor.delivery.compose import alert_view
 from monitor.demo.server import SiteServer as Inbox

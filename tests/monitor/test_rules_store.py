@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from monitor.alerts.folding import dismiss
+from monitor.alerts.lifecycle import dismiss
 from monitor.alerts.matching import process_pending
 from monitor.alerts.tuning import backtest_stored
 from monitor.cli import app as cli
