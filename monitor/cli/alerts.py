@@ -12,8 +12,9 @@ from config.errors import AlertError
 from monitor.alerts.lifecycle import acknowledge, dismiss, retry, retry_channel
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.delivery import notify
+from monitor.delivery.channels import channel_for
 from monitor.delivery.compose import alert_item_rows
-from monitor.delivery.dispatch import dispatch_due, messages_for
+from monitor.delivery.dispatch import dispatch_due
 from monitor.messages import AlertView
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, utcnow
@@ -230,7 +231,7 @@ def _test_channel(name: str, url: str | None) -> dict[str, Any]:
     problem = notify.validate_channel_url(url)
     if problem:
         return {"channel": name, "url": shown, "ok": False, "error": f"invalid channel URL: {problem}"}
-    for message in messages_for(url, _test_message(name)):
+    for message in channel_for(url).render(_test_message(name)):
         result = notify.send(url, title=message.title, body=message.body, body_format=message.body_format)
         if not result.ok:
             error = result.error or "send failed"

@@ -1,4 +1,5 @@
-"""Build the message views (``monitor.messages``) from stored alerts, digests and rate-limit summaries."""
+"""Build the message views (``monitor.messages``) from stored alerts, digests and rate-limit summaries, and
+the outgoing messages of a delivery (its channel renders the view)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.removals import KIND as REMOVAL_KIND
+from monitor.alerts.routing import BUNDLE_KINDS
+from monitor.delivery.channels import Channel, OutgoingMessage, View
 from monitor.messages import AlertView, DigestView, OverflowView, SourceRef
 from monitor.messages.text import format_when
 from storage import alerts_repo as repo
@@ -155,3 +158,16 @@ def digest_view(session: Session, bundle: Alert) -> DigestView:
 
 def overflow_view(session: Session, bundle: Alert, channel: str) -> OverflowView:
     return OverflowView(channel=channel, suppressed=_member_views(session, bundle.id))
+
+
+def outgoing_messages(session: Session, delivery: Delivery, channel: Channel) -> list[OutgoingMessage]:
+    """What to send for ``delivery``: its alert, digest or rate-limit summary, rendered by its channel."""
+    alert = delivery.alert
+    view: View
+    if alert.kind not in BUNDLE_KINDS:
+        view = alert_view(session, alert, is_update=delivery.kind == "update")
+    elif alert.kind == "digest":
+        view = digest_view(session, alert)
+    else:
+        view = overflow_view(session, alert, delivery.channel)
+    return channel.render(view)

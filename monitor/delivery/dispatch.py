@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,27 +34,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.alerts.operator import raise_operator_alert, resolve_operator_alert
 from monitor.alerts.outbox import open_bundle
-from monitor.alerts.routing import (
-    BUNDLE_KINDS,
-    Action,
-    digest_slot,
-    gate,
-    previous_digest_slot,
-    rate_check,
-)
+from monitor.alerts.routing import BUNDLE_KINDS, Action, gate, rate_check
 from monitor.delivery import notify
-from monitor.delivery.compose import alert_view, digest_view, overflow_view
-from monitor.messages import (
-    AlertView,
-    render_digest,
-    render_email,
-    render_overflow,
-    render_telegram,
-    render_telegram_digest,
-    render_telegram_overflow,
-)
+from monitor.delivery.channels import OutgoingMessage, channel_for
+from monitor.delivery.compose import outgoing_messages
+from monitor.delivery.dead_channels import channel_delivers_again, report_dead_delivery
+from monitor.delivery.digests import fold_digests
+from monitor.delivery.pacing import Pacer, backoff
 from storage import alerts_repo as repo
 from storage.db import Database
 from storage.models import Delivery, DeliveryAttempt, utcnow
@@ -64,21 +49,10 @@ from storage.models import Delivery, DeliveryAttempt, utcnow
 log = logging.getLogger(__name__)
 Sender = Callable[..., notify.SendResult]
 Clock = Callable[[], datetime]
-TELEGRAM_SCHEMES = frozenset({"tgram", "telegram"})
-EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "email"})
-PACE_SECONDS = {"tgram": 1.0, "telegram": 1.0}  # Telegram allows about one message a second per chat
 MAX_PACE_WAIT = 5.0  # a channel that must wait longer than this is left for the next run
 TEST_HOOK_ENV = "TOCSIN_DISPATCH_TEST_HOOK"  # "after_send:N": stop (for a kill) after the Nth accepted send
-CHANNEL_ALERT_WINDOW = timedelta(hours=6)  # at most one new "deliveries go dead" alert per channel per window
 INTERRUPTED = ("the dispatcher stopped (crash or kill) before recording the result; the message in flight "
                "may have been delivered and is sent again")
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    title: str
-    body: str
-    body_format: str  # text|html|markdown
 
 
 @dataclass
@@ -91,78 +65,6 @@ class DispatchReport:
     overflowed: list[int] = field(default_factory=list)  # over a rate limit, will go out in a summary
     skipped: list[int] = field(default_factory=list)
     bundles: list[int] = field(default_factory=list)  # digest or summary alerts created
-
-
-def scheme_of(url: str) -> str:
-    return url.split("://", 1)[0].lower()
-
-
-def messages_for(url: str, view: AlertView) -> list[OutgoingMessage]:
-    """Render an alert for the kind of channel behind ``url``."""
-    scheme = scheme_of(url)
-    if scheme in TELEGRAM_SCHEMES:
-        return [OutgoingMessage("", chunk, "html") for chunk in render_telegram(view)]
-    parts = render_email(view)
-    if scheme in EMAIL_SCHEMES:
-        return [OutgoingMessage(parts.subject, parts.html, "html")]
-    return [OutgoingMessage(parts.subject, parts.text, "text")]
-
-
-def _render(session: Session, delivery: Delivery, url: str) -> list[OutgoingMessage]:
-    alert, scheme = delivery.alert, scheme_of(url)
-    if alert.kind not in BUNDLE_KINDS:
-        return messages_for(url, alert_view(session, alert, is_update=delivery.kind == "update"))
-    if alert.kind == "digest":
-        digest = digest_view(session, alert)
-        chunks, parts = (render_telegram_digest(digest), None) if scheme in TELEGRAM_SCHEMES \
-            else ([], render_digest(digest))
-    else:
-        overflow = overflow_view(session, alert, delivery.channel)
-        chunks, parts = (render_telegram_overflow(overflow), None) if scheme in TELEGRAM_SCHEMES \
-            else ([], render_overflow(overflow))
-    if parts is None:
-        return [OutgoingMessage("", chunk, "html") for chunk in chunks]
-    if scheme in EMAIL_SCHEMES:
-        return [OutgoingMessage(parts.subject, parts.html, "html")]
-    return [OutgoingMessage(parts.subject, parts.text, "text")]
-
-
-def backoff(attempts: int, *, base: timedelta, cap: timedelta, retry_after: float | None = None) -> timedelta:
-    """Exponential backoff with jitter: half to all of base*2^(n-1), capped; never under Retry-After."""
-    ceiling = min(cap.total_seconds(), base.total_seconds() * (2 ** max(0, attempts - 1)))
-    delay = random.uniform(ceiling / 2, ceiling)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return timedelta(seconds=delay)
-
-
-class Pacer:
-    """Spaces messages to one channel (Telegram: about one a second) and honours a 429's Retry-After.
-
-    Keep one for the life of the process (the service does): a Retry-After then holds the whole channel,
-    not only the delivery that got it.
-    """
-
-    def __init__(self, intervals: dict[str, float] | None = None, *,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.intervals = PACE_SECONDS if intervals is None else intervals
-        self._monotonic, self._sleep = monotonic, sleep
-        self._next: dict[str, float] = {}
-
-    def ready_in(self, channel: str) -> float:
-        return max(0.0, self._next.get(channel, 0.0) - self._monotonic())
-
-    def wait(self, channel: str) -> None:
-        delay = self.ready_in(channel)
-        if delay > 0:
-            self._sleep(delay)
-
-    def sent(self, channel: str, scheme: str) -> None:
-        self._next[channel] = self._monotonic() + self.intervals.get(scheme, 0.0)
-
-    def hold(self, channel: str, seconds: float) -> None:
-        self._next[channel] = max(self._next.get(channel, 0.0), self._monotonic() + seconds)
 
 
 _PROCESS_PACER = Pacer()
@@ -181,81 +83,6 @@ def _test_hook(point: str) -> None:
         threading.Event().wait()
 
 
-# --- bundles: digests and rate-limit summaries ------------------------------------------------------
-
-
-def fold_digests(session: Session, config: TocsinConfig, *, now: datetime,
-                 channels: list[str] | None = None) -> list[int]:
-    """Fold each digest channel's held alerts into one digest once its daily time has passed.
-
-    Idempotent: call it as often as you like (the dispatcher does, every run); a digest covers what
-    was held before the latest digest time. Held alerts of a channel that no longer has a digest are
-    released to be sent on their own.
-    """
-    created = []
-    for name, channel in config.enabled_channels().items():
-        slot = digest_slot(channel, now)
-        if slot is None or (channels is not None and name not in channels):
-            continue
-        held = repo.deliveries_with_status(session, channel=name, status="held", created_before=slot)
-        if not held:
-            continue
-        start = min([previous_digest_slot(channel, slot)] + [d.created_at for d in held])
-        n = len({d.alert_id for d in held})
-        delivery = open_bundle(session, kind="digest", channel=name, members=held,
-                           key=f"digest|{name}|{slot:%Y-%m-%dT%H:%M}", title=f"Digest: {n} alerts",
-                           details={"period_start": start.isoformat(), "period_end": slot.isoformat()},
-                           now=now)
-        created.append(delivery.alert_id)
-    for name in repo.channels_with_status(session, "held"):
-        configured = config.settings.channels.get(name)
-        if configured is None or not configured.enabled or configured.digest is None:
-            for delivery in repo.deliveries_with_status(session, channel=name, status="held"):
-                delivery.status, delivery.next_attempt_at = "pending", now
-    return created
-
-
-def run_digests(database: Database, config: TocsinConfig, *, now: datetime | None = None,
-                channels: list[str] | None = None) -> list[int]:
-    """The digest job: build due digests (ids of the digest alerts); the dispatcher then sends them."""
-    with database.write() as session:
-        return fold_digests(session, config, now=now or utcnow(), channels=channels)
-
-
-# --- telling the operator that a channel's deliveries go dead ----------------------------------------
-
-
-def channel_alert_key(channel: str) -> str:
-    return f"channel:{channel}:dead"
-
-
-def report_dead_delivery(session: Session, config: TocsinConfig, delivery: Delivery, reason: str, *,
-                         now: datetime) -> bool:
-    """One operator alert for a channel whose deliveries go dead (no storm); True when a new one was raised.
-
-    A dead operator alert raises nothing: it would go to the operator channel, which is what failed.
-    """
-    if delivery.alert.kind == "operator":
-        log.error("operator alert %d could not be delivered to %s either: %s", delivery.alert_id,
-                  delivery.channel, reason)
-        return False
-    key = channel_alert_key(delivery.channel)
-    latest = repo.latest_operator_alert(session, key)
-    is_open = latest is not None and latest.state in ("new", "updated")
-    if latest is not None and not is_open and now - latest.first_seen_at < CHANNEL_ALERT_WINDOW:
-        log.info("channel %s: operator already alerted at %s; not alerting again before %s", delivery.channel,
-                 latest.first_seen_at, latest.first_seen_at + CHANNEL_ALERT_WINDOW)
-        return False
-    decision = raise_operator_alert(
-        session, config, key=key, now=now,
-        title=f"Channel {delivery.channel}: alerts are not getting through",
-        summary=(f"A message for alert {delivery.alert_id} was given up: {reason}. Fix the channel, then "
-                 "re-send what it missed with `tocsin alerts retry ID` (`tocsin alerts list --failed` lists "
-                 "them)."),
-    )
-    return decision.created
-
-
 # --- claiming, sending, recording -------------------------------------------------------------------
 
 
@@ -266,6 +93,7 @@ class _Job:
     attempt: int
     channel: str
     url: str
+    kind: str  # the channel kind (monitor.delivery.channels), for pacing
     messages: list[OutgoingMessage]
     start: int
     render_error: str | None = None
@@ -370,12 +198,13 @@ class _Run:
                                   chunks_before=delivery.chunks_sent, chunks_after=delivery.chunks_sent)
         session.add(attempt)
         session.flush()
+        channel = channel_for(url)
         try:
-            messages, problem = _render(session, delivery, url), None
+            messages, problem = outgoing_messages(session, delivery, channel), None
         except Exception as exc:  # a template bug must fail this delivery, not the dispatcher
             log.exception("could not render delivery %d", delivery.id)
             messages, problem = [], f"could not render the message: {type(exc).__name__}: {exc}"
-        return _Job(delivery.id, attempt.id, delivery.attempts, delivery.channel, url, messages,
+        return _Job(delivery.id, attempt.id, delivery.attempts, delivery.channel, url, channel.kind, messages,
                     delivery.chunks_sent, problem)
 
     def send(self, job: _Job) -> None:
@@ -385,7 +214,7 @@ class _Run:
             self.pacer.wait(job.channel)
             result = self.sender(job.url, title=message.title, body=message.body,
                                  body_format=message.body_format)
-            self.pacer.sent(job.channel, scheme_of(job.url))
+            self.pacer.sent(job.channel, job.kind)
             if not result.ok:
                 error, retry_after = result.error or "send failed", result.retry_after
                 permanent = result.permanent
@@ -425,8 +254,7 @@ class _Run:
                 delivery.status, delivery.delivered_at, delivery.last_error = "sent", now, None
                 attempt.outcome = "sent"
                 self.report.sent.append(delivery.id)
-                if resolve_operator_alert(session, key=channel_alert_key(delivery.channel)):
-                    log.info("channel %s delivers again: its operator alert is resolved", delivery.channel)
+                channel_delivers_again(session, delivery.channel)
                 return
             attempt.error, attempt.retry_after = error, retry_after
             self.resting.add(delivery.channel)

@@ -49,7 +49,8 @@ from config.errors import MatchingError, ServiceError
 from config.loader import TocsinConfig, load_config
 from monitor.alerts.matching import process_pending
 from monitor.alerts.removals import raise_removal_alerts
-from monitor.delivery.dispatch import dispatch_due, run_digests
+from monitor.delivery.digests import run_digests
+from monitor.delivery.dispatch import dispatch_due
 from monitor.rules import RuleEngine
 from monitor.service import instance_lock, memory_report, scheduling
 from monitor.service.app import App

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from monitor.cli import app
-from monitor.delivery import notify
+from monitor.delivery.channels.telegram import TELEGRAM_API_ENV
 from tests.monitor.test_alerts_harness import World, make_world
 from tests.support.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401 - fixture
 
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def telegram(fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> FakeTelegram:  # noqa: F811
-    monkeypatch.setenv(notify.TELEGRAM_API_ENV, fake_telegram.url)
+    monkeypatch.setenv(TELEGRAM_API_ENV, fake_telegram.url)
     return fake_telegram
 
 

@@ -21,8 +21,9 @@ from sqlalchemy import select
 
 from config.loader import TocsinConfig, load_config
 from monitor.alerts.folding import AlertDecision, fold_match
-from monitor.delivery.dispatch import DispatchReport, Pacer, dispatch_due
+from monitor.delivery.dispatch import DispatchReport, dispatch_due
 from monitor.delivery.notify import SendResult
+from monitor.delivery.pacing import Pacer
 from storage import migrate
 from storage.db import Database
 from storage.models import Alert, Delivery, Item, Match, Source

@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 from monitor.alerts.lifecycle import acknowledge
 from monitor.cli import app as cli_app
 from monitor.delivery import notify
-from monitor.delivery.dispatch import CHANNEL_ALERT_WINDOW, TEST_HOOK_ENV, dispatch_due
+from monitor.delivery.channels.telegram import TELEGRAM_API_ENV
+from monitor.delivery.dead_channels import CHANNEL_ALERT_WINDOW
+from monitor.delivery.dispatch import TEST_HOOK_ENV, dispatch_due
 from monitor.delivery.notify import SendResult
 from storage.models import Alert, DeliveryAttempt, utcnow
 from tests.monitor.test_alerts_harness import TG_URL, World, make_world
@@ -33,7 +35,7 @@ PEOPLE = [f"Prisoner Number{n}" for n in range(1, 6)]
 
 @pytest.fixture
 def telegram(fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> FakeTelegram:  # noqa: F811
-    monkeypatch.setenv(notify.TELEGRAM_API_ENV, fake_telegram.url)
+    monkeypatch.setenv(TELEGRAM_API_ENV, fake_telegram.url)
     return fake_telegram
 
 
@@ -82,7 +84,7 @@ def test_a_dispatcher_killed_between_send_and_commit_resends_only_the_message_in
     world.clock.now = utcnow()
     for person in PEOPLE:
         world.report("hrana", persons=(person,), severity="critical")
-    env = {**os.environ, TEST_HOOK_ENV: "after_send:2", notify.TELEGRAM_API_ENV: telegram.url,
+    env = {**os.environ, TEST_HOOK_ENV: "after_send:2", TELEGRAM_API_ENV: telegram.url,
            "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "alerts", "dispatch", "--config", str(world.directory)],

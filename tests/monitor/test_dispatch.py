@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.alerts.lifecycle import dismiss, retry
-from monitor.delivery.dispatch import backoff
+from monitor.delivery.pacing import backoff
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, DeliveryAttempt
 from tests.monitor.test_alerts_harness import MAIL_URL, TG_URL, World, make_world, world  # noqa: F401

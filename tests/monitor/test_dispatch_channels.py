@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from monitor.delivery import notify
+from monitor.delivery.channels.telegram import TELEGRAM_API_ENV, render_telegram
 from monitor.delivery.compose import alert_view
 from monitor.delivery.notify import SendResult
-from monitor.messages import render_telegram
 from storage.models import Alert, DeliveryAttempt
 from tests.monitor.test_alerts_harness import World, make_world
 from tests.support import HOSTILE_TITLE, PERSIAN_SENTENCE
@@ -30,7 +30,7 @@ from tests.support.smtp import SmtpServer, SmtpServerFactory, smtp_server, smtp_
 
 @pytest.fixture
 def telegram(fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> FakeTelegram:  # noqa: F811
-    monkeypatch.setenv(notify.TELEGRAM_API_ENV, fake_telegram.url)
+    monkeypatch.setenv(TELEGRAM_API_ENV, fake_telegram.url)
     return fake_telegram
 
 

@@ -8,20 +8,16 @@ from datetime import timedelta
 import pytest
 
 from config.errors import TelegramMarkupError
+from monitor.delivery.channels.telegram import render_telegram, render_telegram_digest, render_telegram_overflow
+from monitor.delivery.channels.telegram_html import MAX_CHUNK_UTF16, plain_text, split_telegram_html
 from monitor.messages import (
-    MAX_CHUNK_UTF16,
     AlertView,
     DigestView,
     OverflowView,
     SourceRef,
-    plain_text,
     render_digest,
     render_email,
     render_overflow,
-    render_telegram,
-    render_telegram_digest,
-    render_telegram_overflow,
-    split_telegram_html,
 )
 from tests.support import (
     HOSTILE_TITLE,

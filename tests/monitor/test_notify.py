@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from monitor.delivery import notify
+from monitor.delivery.channels.telegram import TELEGRAM_API_ENV
 from monitor.delivery.notify import SendResult, redact, send, validate_channel_url
 
 TOKEN = "987654321:AAHsecretSECRETsecretSECRETsecret_xyz"
@@ -87,7 +88,7 @@ def test_unknown_body_format_is_a_failed_result() -> None:
 def test_connection_error_is_a_result_without_the_token(
     closed_port: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv(notify.TELEGRAM_API_ENV, f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv(TELEGRAM_API_ENV, f"http://127.0.0.1:{closed_port}")
     caplog.set_level(logging.DEBUG)
     result = send(f"tgram://{TOKEN}/42", title="", body="hello", body_format="html")
     assert result.ok is False and result.retry_after is None
@@ -101,10 +102,10 @@ def test_connection_error_is_a_result_without_the_token(
 
 
 def test_a_bad_telegram_api_setting_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(notify.TELEGRAM_API_ENV, "ftp://example.org")
+    monkeypatch.setenv(TELEGRAM_API_ENV, "ftp://example.org")
     result = send(f"tgram://{TOKEN}/42", title="", body="hello", body_format="html")
     assert result.ok is False
-    assert result.error is not None and notify.TELEGRAM_API_ENV in result.error
+    assert result.error is not None and TELEGRAM_API_ENV in result.error
 
 
 def test_scrub_masks_bot_tokens_even_from_urls_never_seen() -> None:

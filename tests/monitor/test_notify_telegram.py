@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.delivery import notify
+from monitor.delivery.channels.telegram import TELEGRAM_API_ENV, render_telegram
 from monitor.delivery.notify import SendResult, send
-from monitor.messages import AlertView, render_telegram
+from monitor.messages import AlertView
 from tests.support import HOSTILE_TITLE, HOSTILE_TITLE_SHOWN, PERSIAN_SENTENCE, sample_alert
 from tests.support.fake_telegram import (  # noqa: F401 - fixture
     FakeTelegram,
@@ -28,7 +28,7 @@ def telegram(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[FakeTelegram]:
     """The fake server, with Tocsin's Telegram traffic pointed at it."""
-    monkeypatch.setenv(notify.TELEGRAM_API_ENV, fake_telegram.url)
+    monkeypatch.setenv(TELEGRAM_API_ENV, fake_telegram.url)
     yield fake_telegram
 
 

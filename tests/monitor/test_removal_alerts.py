@@ -18,9 +18,10 @@ from sqlalchemy import Select, delete, select
 
 from monitor.alerts.lifecycle import dismiss
 from monitor.alerts.removals import EVENT_TYPE, raise_removal_alerts
+from monitor.delivery.channels.telegram import render_telegram
 from monitor.delivery.compose import alert_view
 from monitor.demo.server import SiteServer as Inbox
-from monitor.messages import render_email, render_telegram
+from monitor.messages import render_email
 from monitor.service import instance_lock
 from monitor.service.app import App
 from monitor.service.crawl_round import RoundReport, run_round

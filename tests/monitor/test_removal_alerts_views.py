@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from monitor.alerts.removals import raise_removal_alerts
+from monitor.delivery.channels.telegram import render_telegram
+from monitor.delivery.channels.telegram_html import plain_text
 from monitor.delivery.compose import alert_item_rows, alert_view
-from monitor.messages import plain_text, render_email, render_telegram
+from monitor.messages import render_email
 from monitor.messages.text import format_when
 from storage.crawl_repo import alert_item_ids, mark_removed
 from storage.models import Alert, Item
