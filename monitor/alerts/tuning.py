@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.lifecycle import dismissed_alerts
 from monitor.alerts.matching import item_document
 from monitor.rules import Document, RuleEngine
 from monitor.rules.backtest import BacktestReport, Change
-from storage.models import Item, Match
+from storage.models import Item
+from storage.repository import matched_items_since, version_matches
 
 
 def stored_document(session: Session, item_id: int) -> Document | None:
@@ -31,16 +31,10 @@ def backtest_stored(session: Session, engine: RuleEngine, *, since: datetime) ->
         for m in alert.matches
     }
     report = BacktestReport()
-    items = session.scalars(
-        select(Item).where(Item.fetched_at >= since, Item.status == "active", Item.matched_version > 0)
-        .order_by(Item.id)
-    )
+    items = matched_items_since(session, since)
     for item in items:
         report.documents += 1
-        before = {
-            m.rule_id: m for m in session.scalars(
-                select(Match).where(Match.item_id == item.id, Match.item_version == item.matched_version))
-        }
+        before = {m.rule_id: m for m in version_matches(session, item.id, item.matched_version)}
         after = {m.rule_id: m for m in engine.match(item_document(item, item.source))}
         report.unchanged += len(before.keys() & after.keys())
         title = item.title or item.text[:80]

@@ -18,6 +18,7 @@ from monitor.demo import DEMO_SITE
 from monitor.demo.server import SiteServer
 from monitor.service.app import App
 from monitor.service.crawl_round import run_round
+from storage.alerts_repo import count_alerts
 from storage.models import Alert
 
 DEMO_PORT = 8765
@@ -135,7 +136,7 @@ def demo(
                 alerts = [session.get_one(Alert, alert_id) for alert_id in fresh]
                 for alert in sorted(alerts, key=lambda a: ({"critical": 0, "warning": 1}.get(a.severity, 2), a.id)):
                     print_alert(alert)
-                total = session.query(Alert).filter(Alert.kind == "event").count()  # not history's escalations
+                total = count_alerts(session, kind="event")  # not history's escalations
             received = len(server.inbox)
             if fresh:
                 new = report.processing.alerts_new

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
-from storage.models import Item, Match
+from storage.alerts_repo import item_matches
+from storage.models import Item
 from storage.repository import list_items
 
 items_app = typer.Typer(help="Collected items (articles, posts).", no_args_is_help=True)
@@ -55,7 +56,7 @@ def items_show(item_id: int, config: ConfigOption = None, as_json: JsonOption = 
         item = session.get(Item, item_id)
         if item is None:
             raise fail(f"no item {item_id}")
-        matches = session.query(Match).filter(Match.item_id == item_id).all()
+        matches = item_matches(session, item_id)
         data = item_dict(item, with_text=True) | {
             "matches": [{"rule": m.rule_id, "event": m.event_type, "severity": m.severity,
                          "entities": m.entities, "alert": m.alert_id} for m in matches]}

@@ -7,18 +7,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from config.loader import TocsinConfig
 from monitor.cli.common import ConfigOption, JsonOption, console, open_app, print_json, short
-from monitor.service import instance_lock, scheduling
 from monitor.service.daemon import run_service
-from monitor.service.health import read_state
-from storage.db import Database
-from storage.models import Alert, Delivery, Item, Source, utcnow
-
-STALE_HEARTBEATS = 3
+from monitor.service.status import status_report
+from storage.models import utcnow
 
 
 def run(
@@ -39,10 +32,6 @@ def run(
         raise typer.Exit(code)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
-
-
 def _ago(value: datetime | str | None) -> str:
     if value is None:
         return "never"
@@ -60,109 +49,10 @@ def _span(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def service_summary(database: Database, config: TocsinConfig) -> dict[str, Any]:
-    """Is an instance active (does it hold the lock), and what did it last publish."""
-    lock = instance_lock.lock_for(config.database_url)
-    free = lock.try_acquire()
-    lock.release()
-    state = read_state(database)
-    instance = state["instance"].value if "instance" in state else {}
-    heartbeat = state["instance"].updated_at if "instance" in state else None
-    stale = (
-        heartbeat is None
-        or utcnow() - heartbeat > STALE_HEARTBEATS * config.settings.service.heartbeat_interval
-    )
-    return {
-        "running": not free,
-        "pid": instance.get("pid"),
-        "host": instance.get("host"),
-        "started_at": instance.get("started_at"),
-        "heartbeat_at": _iso(heartbeat),
-        "heartbeat_stale": bool(stale and not free),
-        "health": instance.get("health") if not free else None,
-        "config_error": instance.get("config_error") if not free else None,
-        "crawls_running": instance.get("crawls_running", []) if not free else [],
-        "next_runs": state["schedule"].value if "schedule" in state and not free else {},
-    }
-
-
-def _next_run(
-    source_id: str, service: dict[str, Any], config: TocsinConfig, last_starts: dict[str, datetime]
-) -> str | None:
-    scheduled = service["next_runs"].get(scheduling.crawl_job_id(source_id))
-    if scheduled or service["running"]:
-        return str(scheduled) if scheduled else None
-    source = config.source(source_id)
-    if not source.enabled:
-        return None
-    last = last_starts.get(source_id)
-    if last is None or source.schedule.cron:
-        return None
-    return _iso(last + scheduling.source_interval(source, config.settings.schedule))
-
-
-def source_rows(
-    session: Session, database: Database, config: TocsinConfig, service: dict[str, Any]
-) -> list[dict[str, Any]]:
-    states = {row.id: row for row in session.scalars(select(Source))}
-    query = select(Item.source_id, func.count()).group_by(Item.source_id)
-    counts = {source_id: int(n) for source_id, n in session.execute(query)}
-    last_starts = scheduling.last_crawl_starts(database)
-    rows = []
-    for source in config.sources:
-        state = states.get(source.id)
-        rows.append(
-            {
-                "id": source.id,
-                "enabled": source.enabled,
-                "last_run": _iso(state.last_run_at) if state else None,
-                "last_success": _iso(state.last_success_at) if state else None,
-                "last_error_at": _iso(state.last_error_at) if state else None,
-                "last_error": state.last_error if state and state.consecutive_failures else None,
-                "consecutive_failures": state.consecutive_failures if state else 0,
-                "items": int(counts.get(source.id, 0)),
-                "items_last_run": state.last_item_count if state else 0,
-                "next_run": _next_run(source.id, service, config, last_starts),
-            }
-        )
-    return rows
-
-
-def outbox_summary(session: Session) -> dict[str, Any]:
-    query = select(Delivery.status, func.count()).group_by(Delivery.status)
-    by_status = {status: int(n) for status, n in session.execute(query)}
-    oldest = session.scalar(
-        select(func.min(Delivery.created_at)).where(Delivery.status.in_(["pending", "sending"]))
-    )
-    return {"by_status": {k: int(v) for k, v in by_status.items()}, "oldest_waiting": _iso(oldest)}
-
-
-def recent_alerts(session: Session, limit: int = 10) -> list[dict[str, Any]]:
-    alerts = session.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit))
-    return [
-        {
-            "id": alert.id,
-            "severity": alert.severity,
-            "event": alert.event_type,
-            "title": alert.title,
-            "state": alert.state,
-            "first_seen": _iso(alert.first_seen_at),
-            "deliveries": {d.channel: d.status for d in alert.deliveries},
-        }
-        for alert in alerts
-    ]
-
-
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show whether the service runs, each source's health and next run, the alert queue, recent alerts."""
     with open_app(config, upgrade=False) as app, app.database.read() as session:
-        service = service_summary(app.database, app.config)
-        report = {
-            "service": service,
-            "sources": source_rows(session, app.database, app.config, service),
-            "outbox": outbox_summary(session),
-            "recent_alerts": recent_alerts(session),
-        }
+        report = status_report(app, session)
     if as_json:
         print_json(report)
         return

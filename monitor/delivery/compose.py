@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.removals import KIND as REMOVAL_KIND
@@ -16,7 +15,7 @@ from monitor.delivery.channels import Channel, OutgoingMessage, View
 from monitor.messages import AlertView, DigestView, OverflowView, SourceRef
 from monitor.messages.text import format_when
 from storage import alerts_repo as repo
-from storage.models import Alert, Delivery, Item, Match
+from storage.models import Alert, Delivery, Item
 
 MAX_SOURCES_SHOWN = 25  # an alert with hundreds of reports lists this many; `tocsin alerts show` has all
 # Facts of a removal alert (monitor.alerts.removals) that its source line shows: said once, there.
@@ -64,7 +63,7 @@ def removed_article(session: Session, alert: Alert) -> RemovedArticle | None:
     item_id = details.get("item_id")
     item = session.get(Item, item_id) if isinstance(item_id, int) else None
     if item is None:
-        item = session.scalars(select(Item).where(Item.removal_alert_id == alert.id).limit(1)).first()
+        item = repo.removal_alert_item(session, alert.id)
     if item is None:
         return None
     removed_at = _parse_when(details.get("removed_at")) or item.removed_at
@@ -96,9 +95,7 @@ def alert_sources(session: Session, alert: Alert) -> tuple[list[SourceRef], int]
     removed = removed_article(session, alert)
     if removed is not None:
         return [removed.source_ref()], 0
-    rows = session.execute(
-        select(Match.item_id, Match.duplicate_of_item_id).where(Match.alert_id == alert.id).order_by(Match.id)
-    ).all()
+    rows = repo.alert_reports(session, alert.id)
     first: dict[int, int | None] = {}
     for item_id, copy_of in rows:
         first.setdefault(item_id, copy_of)

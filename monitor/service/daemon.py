@@ -43,7 +43,6 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select
 
 from config.errors import MatchingError, ServiceError
 from config.loader import TocsinConfig, load_config
@@ -67,7 +66,8 @@ from monitor.service.housekeeping import recover_after_crash, release_free_memor
 from monitor.service.instance_lock import InstanceLock
 from monitor.service.logs import configure_logging
 from monitor.service.reload import ConfigReloader
-from storage.models import Delivery, Source, utcnow
+from storage import alerts_repo, crawl_repo
+from storage.models import utcnow
 from storage.repository import pending_item_ids
 
 log = logging.getLogger(__name__)
@@ -221,12 +221,8 @@ class DispatchWorker:
                 break
         self.last_pass = utcnow()
         with app.database.read() as session:
-            pending = session.scalar(
-                select(func.count())
-                .select_from(Delivery)
-                .where(Delivery.status.in_(["pending", "sending"]))
-            )
-        metrics.outbox_pending.set(pending or 0)
+            pending = alerts_repo.waiting_deliveries(session)
+        metrics.outbox_pending.set(pending)
         return progressed
 
 
@@ -667,7 +663,7 @@ def run_once(service: Service) -> int:
             service.sweep_removals()  # removals a killed run recorded but never alerted
             service.dispatcher.drain()
         with app.database.read() as session:
-            failures = dict(session.execute(select(Source.id, Source.consecutive_failures)).all())
+            failures = crawl_repo.consecutive_failures(session)
         failed = [s.id for s in sources if failures.get(s.id, 1) > 0]
     finally:
         service.lock.release()

@@ -29,10 +29,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import ServiceState, utcnow
+from storage.models import utcnow
+from storage.service_repo import service_states, write_service_state
 
 log = logging.getLogger(__name__)
 CRAWL_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -208,14 +208,8 @@ def watchdog_interval() -> float | None:
 
 def publish_state(database: Database, values: dict[str, dict[str, Any]]) -> None:
     """Overwrite the named ``service_state`` rows (one short write transaction)."""
-    now = utcnow()
     with database.write() as session:
-        for name, value in values.items():
-            row = session.get(ServiceState, name)
-            if row is None:
-                session.add(ServiceState(name=name, value=value, updated_at=now))
-            else:
-                row.value, row.updated_at = value, now
+        write_service_state(session, values, now=utcnow())
 
 
 @dataclass(frozen=True)
@@ -228,5 +222,5 @@ def read_state(database: Database) -> dict[str, PublishedState]:
     with database.read() as session:
         return {
             row.name: PublishedState(dict(row.value), row.updated_at)
-            for row in session.scalars(select(ServiceState))
+            for row in service_states(session)
         }

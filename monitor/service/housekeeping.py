@@ -22,18 +22,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from sqlalchemy import CursorResult, Select, delete, func, select, union, update
 
 from config.schema import ServiceSettings
-from storage import alerts_repo
+from storage import alerts_repo, housekeeping_repo
 from storage.db import Database
-from storage.models import CrawlRun, HttpCache, Item, ItemVersion, Match, Snapshot, utcnow
+from storage.housekeeping_repo import maintain_database
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 500
-VACUUM_FREE_RATIO = 0.25
 
 
 @dataclass
@@ -58,23 +55,11 @@ class HousekeepingReport:
     http_cache_deleted: int = 0
 
 
-def _count(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount or 0)
-
-
 def recover_after_crash(database: Database, *, now: datetime | None = None) -> RecoveryReport:
     """Close what a killed instance left open. Only call this while holding the instance lock."""
     now = now or utcnow()
     with database.write() as session:
-        runs = _count(
-            session.execute(
-                update(CrawlRun)
-                .where(CrawlRun.status == "running")
-                .values(
-                    status="killed", finished_at=now, error="the service stopped during this crawl"
-                )
-            )
-        )
+        runs = housekeeping_repo.close_running_crawl_runs(session, now=now)
     report = RecoveryReport(crawl_runs_closed=runs)
     if runs:
         log.warning(
@@ -85,43 +70,14 @@ def recover_after_crash(database: Database, *, now: datetime | None = None) -> R
     return report
 
 
-def _protected_snapshot_ids() -> Select[int]:
-    matched_items = select(Match.item_id)
-    return select(
-        union(
-            select(Item.snapshot_id).where(
-                Item.id.in_(matched_items), Item.snapshot_id.is_not(None)
-            ),
-            select(ItemVersion.snapshot_id).where(
-                ItemVersion.item_id.in_(matched_items), ItemVersion.snapshot_id.is_not(None)
-            ),
-        )
-        .subquery()
-        .c[0]
-    )
-
-
-def _prunable(*, keep_matched: bool) -> Select[int, int]:
-    query = select(Snapshot.id, func.coalesce(func.length(Snapshot.body_gzip), 0)).where(
-        Snapshot.body_gzip.is_not(None)
-    )
-    if keep_matched:
-        query = query.where(Snapshot.id.not_in(_protected_snapshot_ids()))
-    return query.order_by(Snapshot.fetched_at, Snapshot.id)
-
-
 def stored_evidence_bytes(database: Database) -> int:
     with database.read() as session:
-        return int(
-            session.scalar(select(func.coalesce(func.sum(func.length(Snapshot.body_gzip)), 0))) or 0
-        )
+        return housekeeping_repo.stored_evidence_bytes(session)
 
 
 def _prune_ids(database: Database, ids: list[int], now: datetime) -> None:
     with database.write() as session:
-        session.execute(
-            update(Snapshot).where(Snapshot.id.in_(ids)).values(body_gzip=None, pruned_at=now)
-        )
+        housekeeping_repo.clear_snapshot_bodies(session, ids, now=now)
 
 
 def prune_evidence(
@@ -137,11 +93,9 @@ def prune_evidence(
     report = PruneReport()
     while True:  # by age, in short write transactions so crawls are never blocked for long
         with database.read() as session:
-            rows = session.execute(
-                _prunable(keep_matched=keep_matched)
-                .where(Snapshot.fetched_at < now - max_age)
-                .limit(BATCH)
-            ).all()
+            rows = housekeeping_repo.prunable_snapshots(
+                session, keep_matched=keep_matched, fetched_before=now - max_age, limit=BATCH
+            )
         if not rows:
             break
         _prune_ids(database, [row[0] for row in rows], now)
@@ -150,7 +104,7 @@ def prune_evidence(
     total = stored_evidence_bytes(database)
     while total > max_bytes:  # by size, oldest first
         with database.read() as session:
-            rows = session.execute(_prunable(keep_matched=keep_matched).limit(BATCH)).all()
+            rows = housekeeping_repo.prunable_snapshots(session, keep_matched=keep_matched, limit=BATCH)
         if not rows:
             report.over_budget = True
             log.warning(
@@ -179,12 +133,7 @@ def prune_crawl_runs(
 ) -> int:
     cutoff = (now or utcnow()) - older_than
     with database.write() as session:
-        deleted = _count(
-            session.execute(
-                delete(CrawlRun).where(CrawlRun.started_at < cutoff, CrawlRun.status != "running")
-            )
-        )
-    return int(deleted or 0)
+        return housekeeping_repo.delete_crawl_runs(session, started_before=cutoff)
 
 
 def prune_delivery_attempts(
@@ -204,38 +153,7 @@ def prune_delivery_attempts(
 def prune_http_cache(database: Database, *, older_than: timedelta, now: datetime | None = None) -> int:
     cutoff = (now or utcnow()) - older_than
     with database.write() as session:
-        return _count(session.execute(delete(HttpCache).where(HttpCache.updated_at < cutoff)))
-
-
-def maintain_database(database: Database) -> str:
-    """Cheap, online maintenance; returns what was done."""
-    if not database.is_sqlite:
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
-        return "ANALYZE"
-    raw = database.engine.raw_connection()  # autocommit: VACUUM cannot run inside a transaction
-    try:
-        cursor = raw.cursor()
-        done = ["PRAGMA optimize"]
-        cursor.execute("PRAGMA optimize")
-        auto_vacuum = cursor.execute("PRAGMA auto_vacuum").fetchone()[0]
-        free = cursor.execute("PRAGMA freelist_count").fetchone()[0]
-        pages = cursor.execute("PRAGMA page_count").fetchone()[0] or 1
-        if auto_vacuum == 2:
-            cursor.execute("PRAGMA incremental_vacuum")
-            done.append(f"incremental_vacuum ({free} free pages)")
-        elif free / pages > VACUUM_FREE_RATIO:
-            # Once: switch to incremental auto-vacuum (takes a full VACUUM); later runs are incremental.
-            cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            cursor.execute("VACUUM")
-            done.append(f"VACUUM to enable incremental vacuum ({free} of {pages} pages were free)")
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        done.append("wal_checkpoint")
-        cursor.close()
-    finally:
-        raw.close()
-    return ", ".join(done)
+        return housekeeping_repo.delete_http_cache(session, updated_before=cutoff)
 
 
 def run_housekeeping(

@@ -14,23 +14,23 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
 
 from config.errors import ConfigError
 from config.loader import TocsinConfig
 from config.schema import ScheduleDefaults
 from config.sources import SourceBase
 from monitor.alerts.operator import raise_operator_alert, resolve_operator_alert
+from storage import crawl_repo
 from storage.crawl_repo import mark_health_alerted, unhealthy_sources
 from storage.db import Database
-from storage.models import CrawlRun, Source, utcnow
+from storage.models import Source, utcnow
 
 log = logging.getLogger(__name__)
 UTC_NAME = "UTC"
@@ -113,17 +113,7 @@ def last_crawl_starts(database: Database) -> dict[str, datetime]:
     """When each source's last crawl started, from the crawl runs the runner records (or, once
     housekeeping deleted old runs, when it last finished)."""
     with database.read() as session:
-        finished = session.execute(select(Source.id, Source.last_run_at))
-        starts = {source_id: _aware(when) for source_id, when in finished if when is not None}
-        rows = session.execute(
-            select(CrawlRun.source_id, func.max(CrawlRun.started_at)).group_by(CrawlRun.source_id)
-        )
-        starts.update({source_id: _aware(when) for source_id, when in rows if when is not None})
-        return starts
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return crawl_repo.last_crawl_starts(session)
 
 
 def first_run_time(
