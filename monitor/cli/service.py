@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from monitor.cli.common import ConfigOption, JsonOption, console, open_app, print_json, short
-from monitor.service.daemon import run_service
+from monitor.service.run import run_service
 from monitor.service.status import status_report
 from storage.models import utcnow
 

@@ -1,13 +1,17 @@
 """One round of work for a set of sources: crawl each (child process), match what arrived, raise removal
-alerts, dispatch. Also the edit/deletion re-check of matched items (``recheck_matched``)."""
+alerts, dispatch. Also the edit/deletion re-check of matched items (``recheck_matched``), and killing the
+crawl children that ignored a stop (``kill_crawl_children``)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from config.sources import SourceBase
@@ -95,3 +99,28 @@ def run_analysis(app: App, *, now: datetime | None = None) -> list[RaisedAlert]:
     in the same round."""
     with app.database.write() as session:
         return analyze(session, app.config, now=now or utcnow())
+
+
+def kill_crawl_children() -> list[int]:
+    """SIGKILL this process's crawl children (each leads its own process group) that ignored the stop."""
+    killed: list[int] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return killed
+    me = str(os.getpid())
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = stat[stat.rindex(")") + 2 :].split()[1]
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me and b"crawler.child" in cmdline:
+            try:
+                os.killpg(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed

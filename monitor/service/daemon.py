@@ -1,4 +1,5 @@
-"""``tocsin run``: the scheduler and the threads around it, wired together. The work itself lives elsewhere.
+"""``tocsin run``'s service: the scheduler and the threads around it, wired together (``run.py`` starts it as a
+process). The work itself lives elsewhere.
 
 Threads, and why each exists:
 
@@ -7,9 +8,9 @@ Threads, and why each exists:
   so a slow crawl never delays the dispatcher. ``job_defaults`` (not scheduler kwargs, which APScheduler
   ignores) set ``coalesce=True`` and ``max_instances=1``: a source never runs twice at once. Each crawl is a
   child process with a hard timeout (:mod:`crawler.runner`), so a hung crawl is killed, never blocking.
-- The matcher: each item a crawl stores is announced at once (``on_item``) and matched here, in a thread
-  of its own, so its alert is queued within a second instead of at the end of the crawl.
-- The dispatcher: woken by the matcher (and every ``dispatch_interval``) to send the outbox.
+- The matcher (``workers.py``): each item a crawl stores is announced at once (``on_item``) and matched in a
+  thread of its own, so its alert is queued within a second instead of at the end of the crawl.
+- The dispatcher (``workers.py``): woken by the matcher (and every ``dispatch_interval``) to send the outbox.
 - The main thread: signals, the instance lock and systemd's watchdog.
 
 Shutdown (SIGTERM/SIGINT): no new runs start; crawls are told to stop (Scrapy closes gracefully) and, after
@@ -21,16 +22,10 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from apscheduler.events import (
@@ -40,20 +35,15 @@ from apscheduler.events import (
     JobEvent,
     JobExecutionEvent,
 )
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 
-from config.errors import MatchingError, ServiceError
-from config.loader import TocsinConfig, load_config
-from monitor.alerts.matching import process_pending
+from config.errors import ServiceError
+from config.loader import TocsinConfig
 from monitor.alerts.removals import raise_removal_alerts
 from monitor.delivery.digests import run_digests
-from monitor.delivery.dispatch import dispatch_due
 from monitor.rules import RuleEngine
-from monitor.service import instance_lock, memory_report, scheduling
+from monitor.service import scheduling
 from monitor.service.app import App
-from monitor.service.crawl_round import crawl_source, recheck_matched, run_analysis
+from monitor.service.crawl_round import crawl_source, kill_crawl_children, recheck_matched
 from monitor.service.health import (
     HealthServer,
     HealthState,
@@ -62,168 +52,14 @@ from monitor.service.health import (
     sd_notify,
     watchdog_interval,
 )
-from monitor.service.housekeeping import recover_after_crash, release_free_memory, run_housekeeping
+from monitor.service.housekeeping import release_free_memory, run_housekeeping
 from monitor.service.instance_lock import InstanceLock
-from monitor.service.logs import configure_logging
 from monitor.service.reload import ConfigReloader
-from storage import alerts_repo, crawl_repo
+from monitor.service.workers import DispatchWorker, MatchWorker
 from storage.models import utcnow
-from storage.repository import pending_item_ids
 
 log = logging.getLogger(__name__)
-SWEEP_BATCH = 200
-MATCH_BATCH = 50  # items matched in one transaction
 TRIM_EVERY = 60.0  # seconds between returning freed heap memory to the OS
-
-
-def build_scheduler(max_concurrent_crawls: int) -> BackgroundScheduler:
-    """UTC, jobs kept in memory, crawls on their own pool; defaults through ``job_defaults`` (APScheduler
-    silently ignores them as scheduler keyword arguments): coalesce missed runs, one instance per job."""
-    return BackgroundScheduler(
-        jobstores={"default": MemoryJobStore()},
-        executors={
-            "default": ThreadPoolExecutor(4),
-            "crawls": ThreadPoolExecutor(max_concurrent_crawls),
-        },
-        job_defaults={
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": scheduling.MIN_GRACE_SECONDS,
-        },
-        timezone="UTC",
-    )
-
-
-class MatchWorker:
-    """Matches items as crawls announce them; a sweep also picks up items stored while nobody listened."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self._queue: queue.Queue[int | None] = queue.Queue()
-        self._poisoned: set[int] = (
-            set()
-        )  # items whose matching raised: logged once, skipped by sweeps
-        self.thread = threading.Thread(target=self._run, name="matcher", daemon=True)
-
-    def submit(self, item_id: int) -> None:
-        self._queue.put(item_id)
-
-    def sweep(self) -> None:
-        self._queue.put(None)
-
-    def _run(self) -> None:
-        stop = self.service.stop
-        while not stop.is_set():
-            try:
-                first = self._queue.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            batch = [first]
-            while len(batch) < SWEEP_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            ids = [item_id for item_id in batch if item_id is not None]
-            if None in batch:
-                ids += self.pending_ids()
-            self.match(list(dict.fromkeys(ids)))
-
-    def pending_ids(self) -> list[int]:
-        with self.service.app.database.read() as session:
-            return [
-                item_id
-                for item_id in pending_item_ids(session, limit=5000)
-                if item_id not in self._poisoned
-            ]
-
-    def match(self, item_ids: list[int]) -> None:
-        """Match in batches of MATCH_BATCH items (one transaction each); an item that fails is set aside."""
-        app, metrics = self.service.app, self.service.metrics
-        matched_any = False
-        remaining = [item_id for item_id in item_ids if item_id not in self._poisoned]
-        while remaining:
-            if self.service.stop.is_set():
-                return  # left pending in the database: the next start sweeps it
-            chunk, remaining = remaining[:MATCH_BATCH], remaining[MATCH_BATCH:]
-            try:
-                report = process_pending(app.database, app.rules, app.config, item_ids=chunk,
-                                         batch=MATCH_BATCH)
-            except MatchingError as exc:
-                log.error("%s; it stays pending", exc, exc_info=exc.__cause__, extra={"item": exc.item_id})
-                self._poisoned.add(exc.item_id)
-                # the items before it were committed; the rest of the chunk is tried again
-                remaining = [item_id for item_id in chunk if item_id != exc.item_id] + remaining
-                continue
-            metrics.items_matched.inc(report.items)
-            metrics.matches.inc(report.matches)
-            metrics.alerts.labels("new").inc(len(report.alerts_new))
-            metrics.alerts.labels("updated").inc(len(report.alerts_updated))
-            matched_any = matched_any or report.matches > 0
-            if report.alerts_new or report.alerts_updated:
-                self.service.dispatcher.wake()
-        if matched_any:
-            self.analyze()
-
-    def analyze(self) -> None:
-        """Surges and escalation ladders over what was just matched (idempotent), then send what it raised."""
-        try:
-            raised = run_analysis(self.service.app)
-        except Exception:
-            log.exception("early-warning analysis failed; it runs again after the next match")
-            return
-        if raised:
-            self.service.dispatcher.wake()
-
-
-class DispatchWorker:
-    """Sends the outbox whenever woken, and at least every ``dispatch_interval``."""
-
-    BATCH = 10  # small, so a shutdown waits for a few messages at most
-    FOLLOW_UP = 1.0
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self._wake = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
-        self.last_pass: datetime | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        stop = self.service.stop
-        progressed = False
-        while not stop.is_set():
-            interval = self.service.app.config.settings.schedule.dispatch_interval.total_seconds()
-            # After a pass that sent something, look again soon: a paced channel may have more waiting.
-            self._wake.wait(min(interval, self.FOLLOW_UP) if progressed else interval)
-            self._wake.clear()
-            if stop.is_set():
-                return
-            try:
-                progressed = self.drain()
-            except Exception:
-                progressed = False
-                log.exception("dispatching failed; pending deliveries stay in the outbox")
-
-    def drain(self) -> bool:
-        """Send until nothing more is due now; True when something was sent."""
-        app, metrics = self.service.app, self.service.metrics
-        progressed = False
-        while not self.service.stop.is_set():
-            report = dispatch_due(app.database, app.config, limit=self.BATCH)
-            metrics.deliveries.labels("sent").inc(len(report.sent))
-            metrics.deliveries.labels("retrying").inc(len(report.retrying))
-            metrics.deliveries.labels("dead").inc(len(report.dead))
-            progressed = progressed or bool(report.sent)
-            if not (report.sent or report.retrying or report.dead):
-                break
-        self.last_pass = utcnow()
-        with app.database.read() as session:
-            pending = alerts_repo.waiting_deliveries(session)
-        metrics.outbox_pending.set(pending)
-        return progressed
 
 
 @dataclass
@@ -248,7 +84,7 @@ class Service:
             self.app.config, on_reload=self._reloaded, on_error=self._reload_failed
         )
         settings = self.app.config.settings.service
-        self.scheduler = build_scheduler(settings.max_concurrent_crawls)
+        self.scheduler = scheduling.build_scheduler(settings.max_concurrent_crawls)
         self.scheduler.add_listener(
             self._job_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES
         )
@@ -561,111 +397,3 @@ class Service:
         self.lock.release()
         self.app.close()
         log.info("stopped")
-
-
-def kill_crawl_children() -> list[int]:
-    """SIGKILL this process's crawl children (each leads its own process group) that ignored the stop."""
-    killed: list[int] = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return killed
-    me = str(os.getpid())
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            ppid = stat[stat.rindex(")") + 2 :].split()[1]
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == me and b"crawler.child" in cmdline:
-            try:
-                os.killpg(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
-            except (ProcessLookupError, PermissionError):
-                pass
-    return killed
-
-
-def _install_signal_handlers(stop: threading.Event) -> None:
-    def _handle(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            log.warning("second %s: exiting now", signal.Signals(signum).name)
-            kill_crawl_children()
-            os._exit(128 + signum)
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _handle)
-    signal.signal(signal.SIGINT, _handle)
-
-
-def run_service(
-    config_dir: Path | str | None,
-    *,
-    once: bool = False,
-    standby: bool = False,
-    on_started: Callable[[Service], None] | None = None,
-) -> int:
-    """Everything ``tocsin run`` does; returns the exit code."""
-    config = load_config(config_dir)
-    configure_logging(config.settings.log)
-    stop = threading.Event()
-    _install_signal_handlers(stop)
-    lock = instance_lock.acquire(
-        config.database_url,
-        standby=standby,
-        poll=config.settings.service.standby_poll,
-        stop=stop,
-        on_wait=lambda holder: log.info(
-            "standing by: another instance is active (%s)", holder, extra={"holder": holder}
-        ),
-    )
-    if lock is None:
-        log.info("stopped while standing by")
-        return 0
-    try:
-        app = App.open(config_dir)
-        app.rules  # noqa: B018 - compile the rules now: a broken rule file must stop the start, not a job
-    except BaseException:
-        lock.release()
-        raise
-    recover_after_crash(app.database)
-    service = Service(app=app, lock=lock, stop=stop)
-    if once:
-        return run_once(service)
-    try:
-        service.start()
-        memory_report.install()  # only with TOCSIN_TRACEMALLOC set: SIGUSR1 logs what grew
-        if on_started is not None:
-            on_started(service)
-        service.wait()
-    finally:
-        service.shutdown()
-    return 0 if service._lock_ok else 1
-
-
-def run_once(service: Service) -> int:
-    """``tocsin run --once``: crawl every enabled source now (concurrently), match, send, exit.
-
-    Returns 1 when a crawl failed (for cron jobs and scripts), else 0.
-    """
-    from concurrent.futures import ThreadPoolExecutor as Pool
-
-    app = service.app
-    sources = [s for s in app.config.sources if s.enabled]
-    try:
-        with Pool(app.config.settings.service.max_concurrent_crawls) as pool:
-            list(pool.map(service.crawl, [s.id for s in sources]))
-        if not service.stop.is_set():
-            service.matcher.match(service.matcher.pending_ids())
-            service.sweep_removals()  # removals a killed run recorded but never alerted
-            service.dispatcher.drain()
-        with app.database.read() as session:
-            failures = crawl_repo.consecutive_failures(session)
-        failed = [s.id for s in sources if failures.get(s.id, 1) > 0]
-    finally:
-        service.lock.release()
-        app.close()
-    return 1 if failed else 0

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -38,6 +41,24 @@ CRAWL_PREFIX = "crawl:"
 DIGEST_PREFIX = "digest:"
 MIN_GRACE_SECONDS = 30
 START_STAGGER = timedelta(seconds=10)  # never-crawled sources start spread over this window
+
+
+def build_scheduler(max_concurrent_crawls: int) -> BackgroundScheduler:
+    """UTC, jobs kept in memory, crawls on their own pool; defaults through ``job_defaults`` (APScheduler
+    silently ignores them as scheduler keyword arguments): coalesce missed runs, one instance per job."""
+    return BackgroundScheduler(
+        jobstores={"default": MemoryJobStore()},
+        executors={
+            "default": ThreadPoolExecutor(4),
+            "crawls": ThreadPoolExecutor(max_concurrent_crawls),
+        },
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MIN_GRACE_SECONDS,
+        },
+        timezone="UTC",
+    )
 
 
 @dataclass

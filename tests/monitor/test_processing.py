@@ -14,8 +14,8 @@ from config.errors import MatchingError
 from monitor.alerts.matching import process_pending
 from monitor.rules import Document
 from monitor.rules import Match as RuleMatch
-from monitor.service.daemon import MatchWorker
 from monitor.service.health import ServiceMetrics
+from monitor.service.workers import MatchWorker
 from storage.models import Alert, Item
 from tests.monitor.test_alerts_harness import World, make_world
 

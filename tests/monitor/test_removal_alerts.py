@@ -25,7 +25,8 @@ from monitor.messages import render_email
 from monitor.service import instance_lock
 from monitor.service.app import App
 from monitor.service.crawl_round import RoundReport, run_round
-from monitor.service.daemon import Service, run_once
+from monitor.service.daemon import Service
+from monitor.service.run import run_once
 from storage.crawl_repo import mark_removed
 from storage.models import Alert, Delivery, Item, Match
 from tests.crawler.pages import days_ago, rss
