@@ -18,7 +18,7 @@ from monitor.messages import render_email
 from monitor.messages.text import format_when
 from storage.crawl_repo import alert_item_ids, mark_removed
 from storage.models import Alert, Item
-from tests.monitor.test_removal_alerts import ARTICLE, World, world, world_db  # noqa: F401 - fixtures
+from tests.alerts.test_removals import ARTICLE, World, world, world_db  # noqa: F401 - fixtures
 
 # A redirect's target comes from the site's Location header: hostile like any scraped text.
 HOSTILE_REASON = 'redirected to the home page (http://127.0.0.1/?a=1&b="><script>x</script>\u202e)'

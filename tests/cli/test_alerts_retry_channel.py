@@ -13,8 +13,8 @@ import pytest
 
 from monitor.delivery import notify
 from storage.alerts_repo import FINAL_STATUSES
-from tests.monitor.test_alerts_cli import closed_port, telegram, tocsin  # noqa: F401 - telegram: fixture
-from tests.monitor.test_alerts_harness import World, make_world
+from tests.alerts.test_alerts_harness import World, make_world
+from tests.cli.test_alerts_cli import closed_port, telegram, tocsin  # noqa: F401 - telegram: fixture
 from tests.support.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401 - fixture
 
 CHAT_NOT_FOUND = "Bad Request: chat not found"

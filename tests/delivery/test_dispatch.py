@@ -1,7 +1,7 @@
 """The outbox dispatcher: retries with backoff, dead letters, 429 holds, chunks, quiet hours, digests, limits.
 
 The sender here is scripted (``ScriptedSender``) and the clock fake, so every decision is checked without
-sleeping; tests/monitor/test_dispatch_channels.py sends through real Telegram/SMTP stand-ins.
+sleeping; tests/delivery/test_dispatch_channels.py sends through real Telegram/SMTP stand-ins.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from monitor.alerts.lifecycle import dismiss, retry
 from monitor.delivery.pacing import backoff
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, DeliveryAttempt
-from tests.monitor.test_alerts_harness import MAIL_URL, TG_URL, World, make_world, world  # noqa: F401
+from tests.alerts.test_alerts_harness import MAIL_URL, TG_URL, World, make_world, world  # noqa: F401
 
 ONE_TG = {"tg": {"url": TG_URL}}
 

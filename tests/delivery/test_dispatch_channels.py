@@ -16,7 +16,7 @@ from monitor.delivery.channels.telegram import TELEGRAM_API_ENV, render_telegram
 from monitor.delivery.compose import alert_view
 from monitor.delivery.notify import SendResult
 from storage.models import Alert, DeliveryAttempt
-from tests.monitor.test_alerts_harness import World, make_world
+from tests.alerts.test_alerts_harness import World, make_world
 from tests.support import HOSTILE_TITLE, PERSIAN_SENTENCE
 from tests.support.fake_telegram import (  # noqa: F401 - fixture
     TELEGRAM_MAX_MESSAGE_UTF16,

@@ -17,7 +17,7 @@ from monitor.rules import Match as RuleMatch
 from monitor.service.health import ServiceMetrics
 from monitor.service.workers import MatchWorker
 from storage.models import Alert, Item
-from tests.monitor.test_alerts_harness import World, make_world
+from tests.alerts.test_alerts_harness import World, make_world
 
 
 class PersonEngine:

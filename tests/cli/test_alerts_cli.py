@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from monitor.cli import app
 from monitor.delivery.channels.telegram import TELEGRAM_API_ENV
-from tests.monitor.test_alerts_harness import World, make_world
+from tests.alerts.test_alerts_harness import World, make_world
 from tests.support.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401 - fixture
 
 runner = CliRunner()

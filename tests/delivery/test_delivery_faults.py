@@ -25,7 +25,7 @@ from monitor.delivery.dead_channels import CHANNEL_ALERT_WINDOW
 from monitor.delivery.dispatch import TEST_HOOK_ENV, dispatch_due
 from monitor.delivery.notify import SendResult
 from storage.models import Alert, DeliveryAttempt, utcnow
-from tests.monitor.test_alerts_harness import TG_URL, World, make_world
+from tests.alerts.test_alerts_harness import TG_URL, World, make_world
 from tests.support.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401 - fixture
 from tests.support.smtp import SmtpServer, smtp_server, smtp_server_factory  # noqa: F401 - fixtures
 

@@ -17,7 +17,7 @@ from monitor.delivery.compose import alert_view
 from monitor.rules import Document
 from monitor.rules import Match as RuleMatch
 from storage.models import Alert, Delivery, Item, Match
-from tests.monitor.test_alerts_harness import World, make_world, world  # noqa: F401
+from tests.alerts.test_alerts_harness import World, make_world, world  # noqa: F401
 
 MASOURI_EN = ("Political prisoner Saeed Masouri was transferred from Ghezel Hesar prison to an unknown location "
               "at dawn on Tuesday, his family said. Security agents gave no reason for the transfer and the "

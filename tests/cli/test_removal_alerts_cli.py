@@ -22,8 +22,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from monitor.cli import app as cli
 from monitor.demo.server import SiteServer as Inbox
+from tests.alerts.test_removals import ARTICLE, HOSTILE_TITLE, RULES, article_page
 from tests.crawler.pages import days_ago, rss
-from tests.monitor.test_removal_alerts import ARTICLE, HOSTILE_TITLE, RULES, article_page
 from tests.support.site import SiteServer
 
 runner = CliRunner()
