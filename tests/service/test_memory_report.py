@@ -31,9 +31,9 @@ def test_growth_is_charged_to_the_tocsin_line_that_caused_it(tracing: None) -> N
     for n in range(40):  # the fingerprint cache keeps these texts' shingle sets
         fp.fingerprint(" ".join(f"word{n}x{k}" for k in range(400)))
     lines = report.growth()
-    assert lines and "monitor/fingerprint.py:" in lines[0] and "KiB" in lines[0]
+    assert lines and "monitor/alerts/fingerprint.py:" in lines[0] and "KiB" in lines[0]
     # the next look starts from here: nothing new grew, so the cache is not reported again
-    assert not any("monitor/fingerprint.py:" in line for line in report.growth())
+    assert not any("monitor/alerts/fingerprint.py:" in line for line in report.growth())
     fp.fingerprint.cache_clear()
 
 
