@@ -4,7 +4,7 @@
 2. extract   the same download plus decoding and extraction alone, in Tocsin's process pool;
 3. tocsin    Tocsin's full pipeline: crawler.runner.run_crawl (child process, sitemap spider, extraction,
              storage with evidence snapshots in SQLite), then matching with the shipped rules
-             (monitor.processing.process_pending).
+             (monitor.alerts.matching.process_pending).
 
 The article text comes in two kinds (``--text``): ``realistic`` (the default) is real news prose (the
 English gold texts of the shared newspaper4k fixtures, the demo site's Persian and English hard negatives)
@@ -419,7 +419,7 @@ def run_tocsin(base: str, pages: int, workers: int, workdir: Path) -> list[Figur
     crawl, database, config = tocsin_crawl(base, pages, workers, workdir)
     figures = [crawl]
     try:
-        from monitor.processing import process_pending
+        from monitor.alerts.matching import process_pending
         from monitor.rules import RuleEngine
 
         engine = RuleEngine.load(config.rule_files, config.watchlist_files)

@@ -16,7 +16,7 @@ Targets (docs/service.md): memory flat and under 300 MB; p95 latency under 1 s.
     .venv/bin/python bench/soak.py --duration 15m --tracemalloc  # where memory grows (slower service)
 
 ``--tracemalloc`` runs the service with ``TOCSIN_TRACEMALLOC`` and sends it SIGUSR1 a third of the way
-through and at the end (monitor/memory_report.py): the second report is what grew after warm-up, by
+through and at the end (monitor/service/memory_report.py): the second report is what grew after warm-up, by
 line of Tocsin's code; it is printed from the service's log.
 """
 
@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config.types import parse_duration  # noqa: E402
-from monitor.memory_report import REPORT_HEADER as MEMORY_REPORT  # noqa: E402
+from monitor.service.memory_report import REPORT_HEADER as MEMORY_REPORT  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Item  # noqa: E402
 

@@ -1,7 +1,7 @@
 """What one crawl child is told to do: the parent's configuration, not the user's files.
 
 The service keeps its last good configuration when an edit of ``sources.yaml`` or ``settings.yaml`` is
-broken (monitor.reload). A child that re-read those files would fail, or crawl with a configuration the
+broken (monitor.service.reload). A child that re-read those files would fail, or crawl with a configuration the
 service has not accepted yet, so the parent serialises what the crawl needs (the source, the crawl
 settings, the database URL) into a :class:`CrawlPlan` and the child validates it again with the same
 schemas. The plan travels on the child's stdin, never on its command line: proxies and database URLs may

@@ -114,7 +114,7 @@ def _run_child(plan: CrawlPlan, origin: Path, *, timeout: timedelta,
     child_log = ChildStderr(log_file, log_rotation, label=_log_label(plan)) if log_file else None
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                       os.environ.get("PYTHONPATH")]))}
-    env.pop("PYTHONTRACEMALLOC", None)  # tracing the service's memory (monitor.memory_report) is not the crawl's
+    env.pop("PYTHONTRACEMALLOC", None)  # tracing the service's memory (monitor.service.memory_report) is not for crawls
     done: dict[str, Any] | None = None
     # close_fds (the default) keeps this pipe's write end out of every other child, so only this
     # process's death (or the close below, after the child is gone) ends the child's lifeline.

@@ -1,1 +1,2 @@
-"""Tocsin monitor: rules, alerts, notifications, service and CLI."""
+"""Tocsin monitor, in rooms whose imports go one way (docs/architecture.md):
+cli -> service -> {delivery, trends} -> alerts -> {rules, messages}."""

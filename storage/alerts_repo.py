@@ -123,7 +123,29 @@ def alert_source_count(session: Session, alert_id: int) -> int:
     return int(session.scalar(select(func.count()).select_from(items)) or 0)
 
 
-# --- removals (monitor.removals) --------------------------------------------------------------------
+
+def recent_alerts(session: Session, limit: int = 10) -> list[Alert]:
+    """The newest alerts of every kind (bundles too), newest first."""
+    return list(session.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit)))
+
+
+def count_alerts(session: Session, *, kind: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Alert).where(Alert.kind == kind)) or 0)
+
+
+def alert_reports(session: Session, alert_id: int) -> list[tuple[int, int | None]]:
+    """(item id, id of the item it copies or None) of every match of an alert, oldest first."""
+    rows = session.execute(
+        select(Match.item_id, Match.duplicate_of_item_id).where(Match.alert_id == alert_id).order_by(Match.id)
+    )
+    return [(item_id, copy_of) for item_id, copy_of in rows]
+
+
+def removal_alert_item(session: Session, alert_id: int) -> Item | None:
+    """The item whose removal raised ``alert_id`` (linked by ``Item.removal_alert_id``)."""
+    return session.scalars(select(Item).where(Item.removal_alert_id == alert_id).limit(1)).first()
+
+# --- removals (monitor.alerts.removals) --------------------------------------------------------------------
 
 
 def removed_items_to_alert(
@@ -316,3 +338,22 @@ def prune_delivery_attempts(session: Session, *, started_before: datetime, limit
     if ids:
         session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.id.in_(ids)))
     return len(ids)
+
+
+def waiting_deliveries(session: Session) -> int:
+    """How many deliveries wait to be sent (pending, or being sent)."""
+    return int(session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status.in_(["pending", "sending"]))
+    ) or 0)
+
+
+def deliveries_by_status(session: Session) -> dict[str, int]:
+    query = select(Delivery.status, func.count()).group_by(Delivery.status)
+    return {status: int(n) for status, n in session.execute(query)}
+
+
+def oldest_waiting_delivery(session: Session) -> datetime | None:
+    """When the oldest delivery still waiting to be sent was queued."""
+    return session.scalar(
+        select(func.min(Delivery.created_at)).where(Delivery.status.in_(["pending", "sending"]))
+    )

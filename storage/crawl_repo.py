@@ -154,6 +154,34 @@ def mark_health_alerted(session: Session, source_id: str, when: datetime | None 
     session.flush()
 
 
+
+def source_rows(session: Session) -> dict[str, Source]:
+    """Every source row (sources never crawled have none), by id."""
+    return {row.id: row for row in session.scalars(select(Source))}
+
+
+def consecutive_failures(session: Session) -> dict[str, int]:
+    """Each source's count of failed crawls in a row, by id."""
+    return {source_id: int(n) for source_id, n in session.execute(select(Source.id, Source.consecutive_failures))}
+
+
+def item_counts(session: Session) -> dict[str, int]:
+    """How many items each source has stored, by source id."""
+    query = select(Item.source_id, func.count()).group_by(Item.source_id)
+    return {source_id: int(n) for source_id, n in session.execute(query)}
+
+
+def last_crawl_starts(session: Session) -> dict[str, datetime]:
+    """When each source's last crawl started, from the crawl runs the runner records (or, once
+    housekeeping deleted old runs, when it last finished)."""
+    finished = session.execute(select(Source.id, Source.last_run_at))
+    starts = {source_id: _aware(when) for source_id, when in finished if when is not None}
+    rows = session.execute(
+        select(CrawlRun.source_id, func.max(CrawlRun.started_at)).group_by(CrawlRun.source_id)
+    )
+    starts.update({source_id: _aware(when) for source_id, when in rows if when is not None})
+    return starts
+
 # --- items: details, re-checks, removal -------------------------------------------------------------
 
 

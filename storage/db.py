@@ -17,11 +17,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.errors import DatabaseError
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-
-
-class DatabaseError(RuntimeError):
-    """The database cannot be opened or is not in a usable state."""
 
 
 def _configure_sqlite(engine: Engine) -> None:

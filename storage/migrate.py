@@ -9,7 +9,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.db import Database, DatabaseError
+from config.errors import DatabaseError
+from storage.db import Database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT_LOCATION = PROJECT_ROOT / "alembic"

@@ -151,7 +151,7 @@ class Item(Base):
     # page was decoded, the snapshot of the response that showed the item gone.
     details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     checked_at: Mapped[datetime | None]  # last edit/deletion re-check (crawler.recheck)
-    # The ``article_removed`` alert raised for the latest removal (monitor.removals): set in the alert's own
+    # The ``article_removed`` alert raised for the latest removal (monitor.alerts.removals): set in the alert's own
     # transaction, so a removal with no alert yet is found again after a crash.
     removal_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
 

@@ -287,6 +287,17 @@ def list_items(
     return list(session.scalars(query.order_by(Item.id.desc()).limit(limit)))
 
 
+
+def matched_items_since(session: Session, since: datetime) -> list[Item]:
+    """Active items fetched since ``since`` that were matched at least once, oldest first."""
+    query = select(Item).where(Item.fetched_at >= since, Item.status == "active", Item.matched_version > 0)
+    return list(session.scalars(query.order_by(Item.id)))
+
+
+def version_matches(session: Session, item_id: int, version: int) -> list[Match]:
+    """The matches of one version of an item."""
+    return list(session.scalars(select(Match).where(Match.item_id == item_id, Match.item_version == version)))
+
 def count_rows(session: Session, model: type[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 

@@ -1,6 +1,8 @@
-"""How Tocsin words its messages: views in, Telegram HTML chunks or email parts out.
+"""How Tocsin words its messages: views in, rendered text out.
 
-Pure functions, no I/O: the dispatcher renders, then sends each piece with ``monitor.notify``.
+Pure functions, no I/O. The channel kinds (``monitor.delivery.channels``) render each view their way (the
+Telegram channel splits its HTML into chunks); the dispatcher sends each piece with
+``monitor.delivery.notify``.
 """
 
 from __future__ import annotations
@@ -9,11 +11,8 @@ from monitor.messages.render import (
     render_digest,
     render_email,
     render_overflow,
-    render_telegram,
-    render_telegram_digest,
-    render_telegram_overflow,
+    render_parts,
 )
-from monitor.messages.telegram_html import MAX_CHUNK_UTF16, plain_text, split_telegram_html
 from monitor.messages.views import (
     AlertView,
     DigestView,
@@ -23,18 +22,13 @@ from monitor.messages.views import (
 )
 
 __all__ = [
-    "MAX_CHUNK_UTF16",
     "AlertView",
     "DigestView",
     "EmailParts",
     "OverflowView",
     "SourceRef",
-    "plain_text",
     "render_digest",
     "render_email",
     "render_overflow",
-    "render_telegram",
-    "render_telegram_digest",
-    "render_telegram_overflow",
-    "split_telegram_html",
+    "render_parts",
 ]

@@ -1,8 +1,8 @@
-"""Render alerts, digests and rate-limit summaries for Telegram and email.
+"""Render alerts, digests and rate-limit summaries: the templates, and the email parts every plain channel uses.
 
-Layout lives in Jinja2 templates next to this module (``templates/*.j2``): ``*.tg.j2`` is
-Telegram HTML and ``*.html.j2`` email HTML, both autoescaped; ``*.txt.j2`` is plain text.
-Templates only see the cleaned models of ``model.py``.
+Layout lives in Jinja2 templates next to this module (``templates/*.j2``): ``*.html.j2`` is email HTML and
+``*.tg.j2`` Telegram HTML (rendered by the Telegram channel, ``monitor.delivery.channels.telegram``), all
+autoescaped; ``*.txt.j2`` is plain text. Templates only see the cleaned models of ``model.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from monitor.messages.model import (
     period,
     severity_counts,
 )
-from monitor.messages.telegram_html import split_telegram_html
 from monitor.messages.text import clean_line, format_when, isolate
 from monitor.messages.views import AlertView, DigestView, EmailParts, OverflowView
 
@@ -45,27 +44,19 @@ def environment() -> Environment:
     return env
 
 
-def _render(name: str, **context: Any) -> str:
+def render_template(name: str, **context: Any) -> str:
+    """A template rendered, trailing spaces and extra blank lines dropped."""
     text = environment().get_template(name).render(**context)
     text = _TRAILING_SPACES.sub("\n", text)
     return _EXTRA_BLANK_LINES.sub("\n\n", text).strip()
 
 
-def _telegram(name: str, **context: Any) -> list[str]:
-    return split_telegram_html(_render(name, **context))
-
-
 def _email(subject: str, stem: str, **context: Any) -> EmailParts:
     return EmailParts(
         subject=subject,
-        text=_render(f"{stem}.txt.j2", subject=subject, **context),
-        html=_render(f"{stem}.html.j2", subject=subject, **context),
+        text=render_template(f"{stem}.txt.j2", subject=subject, **context),
+        html=render_template(f"{stem}.html.j2", subject=subject, **context),
     )
-
-
-def render_telegram(view: AlertView) -> list[str]:
-    """One alert as Telegram HTML chunks (send each as its own message, in order)."""
-    return _telegram("alert.tg.j2", a=alert_model(view))
 
 
 def render_email(view: AlertView) -> EmailParts:
@@ -74,7 +65,7 @@ def render_email(view: AlertView) -> EmailParts:
     return _email(alert_subject(model), "alert", a=model)
 
 
-def _digest_context(view: DigestView) -> dict[str, Any]:
+def digest_context(view: DigestView) -> dict[str, Any]:
     return {
         "groups": group_by_event(view.alerts),
         "total": len(view.alerts),
@@ -83,14 +74,9 @@ def _digest_context(view: DigestView) -> dict[str, Any]:
     }
 
 
-def render_telegram_digest(view: DigestView) -> list[str]:
-    """Alerts of a period grouped by event type, with counts, as Telegram HTML chunks."""
-    return _telegram("digest.tg.j2", **_digest_context(view))
-
-
 def render_digest(view: DigestView) -> EmailParts:
     """Alerts of a period grouped by event type, with counts, as one email."""
-    context = _digest_context(view)
+    context = digest_context(view)
     counts = ", ".join(f"{n} {sev}" for sev, n in context["severities"])
     subject = one_line_subject(
         f"[DIGEST] {context['total']} alert{'s' if context['total'] != 1 else ''}",
@@ -100,7 +86,7 @@ def render_digest(view: DigestView) -> EmailParts:
     return _email(subject, "digest", **context)
 
 
-def _overflow_context(view: OverflowView) -> dict[str, Any]:
+def overflow_context(view: OverflowView) -> dict[str, Any]:
     groups = group_by_event(view.suppressed)
     listed = [alert for group in groups for alert in group.alerts][:MAX_OVERFLOW_LISTED]
     return {
@@ -113,17 +99,21 @@ def _overflow_context(view: OverflowView) -> dict[str, Any]:
     }
 
 
-def render_telegram_overflow(view: OverflowView) -> list[str]:
-    """Alerts held back by a rate limit, folded into one summary (Telegram HTML chunks)."""
-    return _telegram("overflow.tg.j2", **_overflow_context(view))
-
-
 def render_overflow(view: OverflowView) -> EmailParts:
     """Alerts held back by a rate limit, folded into one summary email."""
-    context = _overflow_context(view)
+    context = overflow_context(view)
     total = context["total"]
     subject = one_line_subject(
         f"[HELD BACK] {total} alert{'s' if total != 1 else ''} over the rate limit of ",
         clean_line(view.channel),
     )
     return _email(subject, "overflow", **context)
+
+
+def render_parts(view: AlertView | DigestView | OverflowView) -> EmailParts:
+    """An alert, a digest or a rate-limit summary as email parts (subject, text, HTML)."""
+    if isinstance(view, DigestView):
+        return render_digest(view)
+    if isinstance(view, OverflowView):
+        return render_overflow(view)
+    return render_email(view)

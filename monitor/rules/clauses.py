@@ -22,224 +22,33 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from monitor.rules.clause_words import (
+    EN_ADVERBS,
+    EN_AFTER_PARTICIPLE,
+    EN_AUXILIARIES,
+    EN_COORDINATORS,
+    EN_DETERMINERS,
+    EN_FINITE,
+    EN_NEWS_VERBS,
+    EN_PARTICIPLES,
+    EN_PASSIVE_ONLY,
+    EN_PERFECT,
+    EN_RELATIVE,
+    EN_REPORTING,
+    FA_AUXILIARIES,
+    FA_CLAUSE_VERBS,
+    FA_COMPLEMENT_BEFORE,
+    FA_PERFECT,
+    FA_RELATIVE,
+    PARENTHETICAL_WORDS,
+    REDUCED_WORDS,
+)
+
 Span = tuple[int, int]
 
 _CLAUSE_MARKS = re.compile(r"[,،;؛:()]")
 _WORD = re.compile(r"\S+")
 
-# English ---------------------------------------------------------------------------------------------
-_EN_RELATIVE = frozenset({"who", "whom", "whose", "which"})
-_EN_PERFECT = re.compile(
-    r"\b(?:had|'d)(?: (?:already|previously|earlier|also|since|once|first|been|not))* "
-    r"(?:been|[a-z]+ed|given|taken|held|sent|put|hanged|hung|handed|issued)\b"
-)
-_EN_FINITE = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "may",
-        "might",
-        "shall",
-        "should",
-        "must",
-        "did",
-        "does",
-        "do",
-        "am",
-        "says",
-        "said",
-        "say",
-        "tells",
-        "told",
-        "reports",
-        "reported",
-    ]
-)
-_EN_PARTICIPLES = frozenset(
-    [
-        "sentenced",
-        "condemned",
-        "convicted",
-        "arrested",
-        "detained",
-        "held",
-        "executed",
-        "hanged",
-        "transferred",
-        "moved",
-        "accused",
-        "charged",
-        "jailed",
-        "imprisoned",
-        "exiled",
-    ]
-)
-# Participles that, followed by a preposition, are passive ("sentenced to", "convicted of"); "executed at
-# least 419 people" is active, so executed/hanged/transferred/moved are not among them.
-_EN_PASSIVE_ONLY = frozenset(
-    [
-        "sentenced",
-        "condemned",
-        "convicted",
-        "arrested",
-        "detained",
-        "held",
-        "accused",
-        "charged",
-        "jailed",
-        "imprisoned",
-    ]
-)
-_REDUCED_WORDS = 6  # "sentenced to death on drug charges": a reduced relative is short
-_EN_AUXILIARIES = frozenset(
-    ["was", "were", "been", "be", "being", "is", "are", "am", "has", "have", "had", "get", "got", "gets", "getting"]
-)
-_EN_COORDINATORS = frozenset(["and", "or", "but", "then"])
-_EN_ADVERBS = frozenset(
-    ["also", "since", "then", "later", "already", "just", "recently", "subsequently", "not", "never", "reportedly"]
-)
-_EN_NEWS_VERBS = frozenset(
-    [
-        "hanged",
-        "hangs",
-        "executed",
-        "executes",
-        "transferred",
-        "moved",
-        "died",
-        "announced",
-        "confirmed",
-        "rejected",
-        "upheld",
-        "denied",
-        "began",
-        "started",
-        "remain",
-        "remains",
-        "face",
-        "faces",
-    ]
-)
-_EN_AFTER_PARTICIPLE = frozenset(["to", "in", "on", "by", "for", "at", "after", "over", "under", "since", "from"])
-_EN_DETERMINERS = frozenset(["a", "an", "who", "whose", "another"])  # "the …" is more often the subject
-_PARENTHETICAL_WORDS = 12
-
-# Reported speech: a past perfect after one of these is backshift, not background.
-_EN_REPORTING = re.compile(
-    r"\b(?:said|says|told|tells|reported|reports|announced|stated|added|confirmed|"
-    r"according to|learned|wrote|informed)\b"
-)
-
-# Persian ---------------------------------------------------------------------------------------------
-_FA_RELATIVE = "که"
-# A «که» after one of these words opens a complement ("said that …"), which carries the news.
-_FA_COMPLEMENT_BEFORE = frozenset(
-    [
-        "گفت",
-        "گفته",
-        "گفتند",
-        "افزود",
-        "افزوده",
-        "افزودند",
-        "کرد",
-        "کرده",
-        "کردند",
-        "کردهاند",
-        "کردند",
-        "داد",
-        "داده",
-        "دادند",
-        "دادهاند",
-        "نوشت",
-        "نوشته",
-        "نوشتند",
-        "است",
-        "شد",
-        "شده",
-        "شدند",
-        "بود",
-        "بودند",
-        "اند",
-        "شود",
-        "میشود",
-        "میگوید",
-        "میگویند",
-        "گفتهاند",
-        "گفته_است",
-        "دانست",
-        "دانسته",
-        "خواست",
-        "خواسته",
-        "خواستند",
-        "اعلام",
-        "گزارش",
-        "خبر",
-        "تاکید",
-        "تأکید",
-        "مدعی",
-        "معتقد",
-        "آنجا",
-        "آن",
-        "این",
-        "چنان",
-        "چنین",
-        "طوری",
-        "نحوی",
-        "حالی",
-        "جایی",
-        "زمانی",
-        "وقتی",
-        "آنکه",
-        "اینکه",
-        "هنگامی",
-        "پس",
-        "چرا",
-        "بلکه",
-        "تا",
-    ]
-)
-# The verb that closes a Persian relative clause (verb-final): the clause ends after it.
-_FA_CLAUSE_VERBS = frozenset(
-    [
-        "است",
-        "بود",
-        "بودند",
-        "اند",
-        "بوده",
-        "شد",
-        "شدند",
-        "شده",
-        "کرد",
-        "کردند",
-        "کرده",
-        "داد",
-        "دادند",
-        "داده",
-        "دارد",
-        "دارند",
-        "داشت",
-        "داشتند",
-        "بودهاند",
-        "شدهاند",
-        "کردهاند",
-        "دادهاند",
-        "میشود",
-        "میشوند",
-        "میکند",
-        "میکنند",
-    ]
-)
-_FA_AUXILIARIES = frozenset(["است", "بود", "بودند", "اند", "باشد", "باشند"])
-_FA_PERFECT = re.compile(r"(?:شده|کرده|بوده|داده|گرفته|رفته|آمده|گشته|گردیده) (?:بود|بودند)(?![\w])")
 
 
 def background_spans(text: str, window: Span) -> list[Span]:
@@ -251,11 +60,11 @@ def background_spans(text: str, window: Span) -> list[Span]:
     pieces = _clauses(sentence, relatives)
     for index, (low, high) in enumerate(pieces):
         piece = sentence[low:high]
-        perfect = _EN_PERFECT.search(piece)
+        perfect = EN_PERFECT.search(piece)
         # "… said the court had rejected …": the past perfect of reported speech is news, not background
         if (
-            (perfect and not _EN_REPORTING.search(sentence, 0, low + perfect.start()))
-            or _FA_PERFECT.search(piece)
+            (perfect and not EN_REPORTING.search(sentence, 0, low + perfect.start()))
+            or FA_PERFECT.search(piece)
             or 0 < index < len(pieces) - 1
             and _parenthetical(piece)
         ):
@@ -297,16 +106,16 @@ def _clauses(sentence: str, relatives: list[Span]) -> list[Span]:
 def _parenthetical(piece: str) -> bool:
     """ ", a Kurdish teacher sentenced to death in 2022," : a participle, no finite verb."""
     words = piece.strip(" ,،;؛:().").split()
-    if len(words) < 2 or any(word in _EN_FINITE for word in words):
+    if len(words) < 2 or any(word in EN_FINITE for word in words):
         return False
     passive = any(
-        word in _EN_PARTICIPLES and (index + 1 == len(words) or words[index + 1] in _EN_AFTER_PARTICIPLE)
+        word in EN_PARTICIPLES and (index + 1 == len(words) or words[index + 1] in EN_AFTER_PARTICIPLE)
         for index, word in enumerate(words)
     )
     return (
         passive
-        and len(words) <= _PARENTHETICAL_WORDS
-        and (words[0] in _EN_DETERMINERS or words[0] in _EN_PARTICIPLES or words[1] in _EN_PARTICIPLES)
+        and len(words) <= PARENTHETICAL_WORDS
+        and (words[0] in EN_DETERMINERS or words[0] in EN_PARTICIPLES or words[1] in EN_PARTICIPLES)
     )
 
 
@@ -317,22 +126,22 @@ def _reduced_relatives(sentence: str) -> list[Span]:
     bare = [word for _, _, word in words]
     out: list[Span] = []
     for index, word in enumerate(bare):
-        if word not in _EN_PASSIVE_ONLY or index == 0:
+        if word not in EN_PASSIVE_ONLY or index == 0:
             continue
-        if index + 1 >= len(bare) or bare[index + 1] not in _EN_AFTER_PARTICIPLE:
+        if index + 1 >= len(bare) or bare[index + 1] not in EN_AFTER_PARTICIPLE:
             continue
         back = index - 1
-        while back > 0 and (bare[back] in _EN_ADVERBS or bare[back].endswith("ly")):
+        while back > 0 and (bare[back] in EN_ADVERBS or bare[back].endswith("ly")):
             back -= 1
-        if bare[back] in _EN_AUXILIARIES or bare[back] in _EN_COORDINATORS:
+        if bare[back] in EN_AUXILIARIES or bare[back] in EN_COORDINATORS:
             continue
         others = bare[:index] + bare[index + 1 :]
-        if not any(other in _EN_FINITE or other in _EN_NEWS_VERBS for other in others):
+        if not any(other in EN_FINITE or other in EN_NEWS_VERBS for other in others):
             continue  # a headline-like sentence: the participle is its verb
         end = _clause_end(sentence, words[index][1])
-        last = min(index + _REDUCED_WORDS, len(words) - 1)
+        last = min(index + REDUCED_WORDS, len(words) - 1)
         for following in range(index + 1, last + 1):
-            if bare[following] in _EN_FINITE or bare[following] in _EN_AUXILIARIES:
+            if bare[following] in EN_FINITE or bare[following] in EN_AUXILIARIES:
                 last = following - 1  # the main clause's verb starts again
                 break
         out.append((words[index][0], min(end, words[last][1])))
@@ -343,18 +152,18 @@ def _relative_clauses(sentence: str) -> Iterator[Span]:
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(sentence)]
     for index, (low, _high, word) in enumerate(words):
         bare = word.strip("\"'“”«»")
-        if bare in _EN_RELATIVE:
+        if bare in EN_RELATIVE:
             before = sentence[:low].rstrip()
             restrictive = not before.endswith((",", "(")) and bare != "whose"
             end = _en_clause_end(sentence, words, index)
-            if restrictive and not _EN_PERFECT.search(sentence[low:end]):
+            if restrictive and not EN_PERFECT.search(sentence[low:end]):
                 continue
             yield low, end
-        elif bare == _FA_RELATIVE and index > 0:
+        elif bare == FA_RELATIVE and index > 0:
             previous = words[index - 1][2].strip(',،"«»')
             prefix = words[index - 2][2] if index > 1 else ""
             verb = previous.startswith(("می", "نمی")) or prefix in ("می", "نمی")  # «نمی‌گذرد که …»
-            if previous in _FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")) or verb:
+            if previous in FA_COMPLEMENT_BEFORE or previous.endswith(("ند", "ید", "اند")) or verb:
                 continue
             yield low, _fa_clause_end(sentence, words, index)
 
@@ -367,7 +176,7 @@ def _en_clause_end(sentence: str, words: list[tuple[int, int, str]], index: int)
     for low, _, word in words[index + 1 :]:
         if low >= limit:
             break
-        if word in _EN_FINITE:
+        if word in EN_FINITE:
             if seen_verb and not previous_is_auxiliary:
                 return low
             seen_verb = True
@@ -389,7 +198,7 @@ def _fa_clause_end(sentence: str, words: list[tuple[int, int, str]], index: int)
         if low >= limit:
             break
         bare = word.strip(',،."«»')
-        if bare in _FA_CLAUSE_VERBS:
+        if bare in FA_CLAUSE_VERBS:
             return _with_auxiliary(sentence, high, limit)
     return limit
 
@@ -397,7 +206,7 @@ def _fa_clause_end(sentence: str, words: list[tuple[int, int, str]], index: int)
 def _with_auxiliary(sentence: str, end: int, limit: int) -> int:
     """«محکوم شده بود»: a participle's auxiliary belongs to the clause too."""
     following = _WORD.match(sentence, end + 1) if end + 1 < limit else None
-    if following and following.group().strip(",،.") in _FA_AUXILIARIES and following.start() < limit:
+    if following and following.group().strip(",،.") in FA_AUXILIARIES and following.start() < limit:
         return following.end()
     return end
 

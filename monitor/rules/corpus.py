@@ -5,7 +5,7 @@ A corpus is JSON lines in the format of ``tests/data/corpus/`` (``id``, ``text``
 a rule of another event type (``arrest``, ``watchlist``) is neither right nor wrong here. A fired
 event listed in ``optional_labels`` counts for nothing either way.
 
-Pure: the caller reads the file (``monitor.cli_corpus.read_corpus``) and supplies the engine.
+Pure: the caller reads the file (``monitor.cli.corpus.read_corpus``) and supplies the engine.
 """
 
 from __future__ import annotations
@@ -18,16 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from config.errors import CorpusError
+
 if TYPE_CHECKING:
     from monitor.rules.engine import Document, RuleEngine
 
 # The six event types of the shared labelling conventions (tests/data/corpus/README.md).
 CORPUS_EVENTS = ("execution", "death_sentence", "review_rejected", "transfer", "rhetoric", "un_statement")
 TUNING_SHARE = 0.70
-
-
-class CorpusError(Exception):
-    """A corpus file that cannot be read; the message names the file and line."""
 
 
 class CorpusRow(BaseModel):

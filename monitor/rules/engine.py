@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.rules import conditions
 from monitor.rules.compiled import CompiledList, CompiledRule, Entity
+from monitor.rules.conditions import quote
 from monitor.rules.evaluate import evaluate, failed_clause, progress
-from monitor.rules.examples import ExampleResult, run_examples
 from monitor.rules.extract import Mention, extract, mentions_in
 from monitor.rules.loader import Compiler, compile_files
 from monitor.rules.scanner import Scanner, Span
@@ -121,10 +122,6 @@ class RuleEngine:
         """Compile the files into a new engine; any problem raises a located ConfigError."""
         return cls(compile_files(rule_files, watchlist_files))
 
-    def run_examples(self) -> list[ExampleResult]:
-        """Run the ``examples`` of every rule (see ``tocsin rules test``)."""
-        return run_examples(self)
-
     def rule(self, rule_id: str) -> CompiledRule:
         return self._by_id[rule_id]
 
@@ -176,7 +173,7 @@ class RuleEngine:
         self, rule: CompiledRule, view: DocumentView, doc: Document, language: str
     ) -> _Outcome | None:
         """``_evaluate`` without the explanations: the outcome when the rule fires, else None."""
-        if rule.scoped and _out_of_scope(rule, doc, language):
+        if rule.scoped and conditions.out_of_scope(rule, doc.source, doc.tags, language):
             return None
         whole = view.whole
         if rule.context is not None and not rule.context.test(view, whole)[0]:
@@ -200,15 +197,15 @@ class RuleEngine:
             kept = []
             for window in self._windows(rule, view):
                 ok, spans = test(view, window)
-                if ok and not (rule.excludes and self._excluded(rule, view, window)):
+                if ok and not (rule.excludes and conditions.excluded(rule, view, window)):
                     kept.append((window, spans))
             if not kept:
                 return None
         if rule.about is not None:
-            kept = [(window, spans) for window, spans in kept if self._here(rule, view, window, spans)[0]]
+            kept = [(window, spans) for window, spans in kept if conditions.here(rule, view, window, spans)[0]]
             if not kept:
                 return None
-        if rule.negations and self._negated(rule, view, kept):
+        if rule.negations and conditions.negated(rule, view, kept):
             return None
         evidence = sorted(set(evidence).union(*(set(spans) for _, spans in kept)))
         return _Outcome(True, "fired", windows=[w for w, _ in kept], evidence=evidence, score=score)
@@ -276,7 +273,7 @@ class RuleEngine:
     ) -> _Outcome:
         spec = rule.spec
         if rule.scoped:
-            refused = _out_of_scope(rule, doc, language)
+            refused = conditions.out_of_scope(rule, doc.source, doc.tags, language)
             if refused:
                 return _Outcome(False, refused)
         if rule.context is not None and not evaluate(rule.context.node, view, view.whole)[0]:
@@ -308,13 +305,13 @@ class RuleEngine:
             if not kept:
                 return _Outcome(False, reason, failed)
         if rule.about is not None:
-            decided = [(window, spans, self._here(rule, view, window, spans)) for window, spans in kept]
+            decided = [(window, spans, conditions.here(rule, view, window, spans)) for window, spans in kept]
             kept = [(window, spans) for window, spans, (here, _) in decided if here]
             if not kept:
                 return _Outcome(False, decided[0][2][1], rule.about.source)
-        negated = self._negated(rule, view, kept)
-        if negated:
-            return _Outcome(False, negated[0], negated[1])
+        cancelled = conditions.negated(rule, view, kept)
+        if cancelled:
+            return _Outcome(False, cancelled[0], cancelled[1])
         held = [window for window, _ in kept]
         evidence = sorted(set(evidence).union(*(set(spans) for _, spans in kept)))
         return _Outcome(True, "fired", windows=held, evidence=evidence, score=score)
@@ -355,7 +352,7 @@ class RuleEngine:
                     if best is None or parts > best[0]:
                         best = (parts, window)
                 continue
-            hit = self._excluded(rule, view, window)
+            hit = conditions.excluded(rule, view, window)
             if hit is not None:
                 excluded = hit
                 continue
@@ -371,115 +368,7 @@ class RuleEngine:
             return [], f"query does not hold in any {rule.spec.within}", None
         node, why = failed
         clause = " ".join(rule.query.source[node.start : node.end].split())
-        return [], f"{why}; closest {rule.spec.within}: {_quote(view, best[1])}", clause
-
-    def _here(
-        self, rule: CompiledRule, view: DocumentView, window: Window, spans: list[Span]
-    ) -> tuple[bool, str]:
-        """Whether the evidence is about the rule's place (``about``): the nearest of its sentence,
-        its paragraph and the whole item that names a place decides; naming both, the mention
-        nearest the evidence decides (the item: the more often named)."""
-        assert rule.about is not None
-        anchor = min((start for start, _ in spans), default=window[0])
-        for scope in ("sentence", "paragraph", "document"):
-            segment = view.whole if scope == "document" else view.segment_of(scope, anchor)
-            here = rule.about.test(view, segment)[1]
-            there = rule.elsewhere.test(view, segment)[1] if rule.elsewhere is not None else []
-            # "US Supreme Court", "Saudi courts": another country's name in or just before a "here" term
-            # makes it that country's.
-            here, there = _outside(here, there, reach=2), _outside(there, here)
-            if not here and not there:
-                continue
-            if here and there:
-                if scope == "document":
-                    chosen = len(here) >= len(there)
-                else:
-                    near_here = min(abs(start - anchor) for start, _ in here)
-                    near_there = min(abs(start - anchor) for start, _ in there)
-                    chosen = near_here <= near_there
-            else:
-                chosen = bool(here)
-            if chosen:
-                return True, ""
-            return False, f"about elsewhere: the {scope} {_quote(view, segment)} names another place"
-        if rule.spec.about is not None and rule.spec.about.otherwise == "here":
-            return True, ""
-        return False, "nothing in the item says where this happened (about)"
-
-    def _excluded(
-        self, rule: CompiledRule, view: DocumentView, window: Window
-    ) -> tuple[str, str] | None:
-        """The first exclusion that holds around ``window`` (in its own scope, if it has one)."""
-        for clause in rule.excludes:
-            scope = clause.scope or rule.spec.within
-            if scope == rule.spec.within:
-                around = [window]
-            else:
-                around = [
-                    segment
-                    for segment in view.segments(scope)
-                    if segment[0] < window[1] and window[0] < segment[1]
-                ]
-            for segment in around:
-                if evaluate(clause.node, view, segment)[0]:
-                    return f"excluded in the {scope} {_quote(view, segment)}", clause.source
-        return None
-
-    def _negated(
-        self, rule: CompiledRule, view: DocumentView, kept: list[tuple[Window, list[Span]]]
-    ) -> tuple[str, str] | None:
-        """A negation cue in the segment (sentence by default) of every piece of evidence suppresses
-        the match."""
-        if not rule.negations:
-            return None
-        # A cue in a background clause ("the sentence it previously overturned") negates nothing.
-        seen = view.foreground if rule.spec.background == "ignore" else view
-        first: tuple[str, str] | None = None
-        for _, spans in kept:
-            for span in spans or [(0, 0)]:
-                cue = None
-                for clause in rule.negations:
-                    segment = view.segment_of(clause.scope or "sentence", span[0])
-                    if clause.test(seen, segment)[0]:
-                        cue = clause
-                        break
-                if cue is None:
-                    return None
-                if first is None:
-                    where = cue.scope or "sentence"
-                    first = (f"negation cue in the {where} {_quote(view, segment)}", cue.source)
-        return first
-
-
-def _outside(spans: list[Span], others: list[Span], *, reach: int = 0) -> list[Span]:
-    """``spans`` that neither lie inside one of ``others`` nor follow one within ``reach``
-    characters."""
-    return [
-        s for s in spans
-        if not any(o[0] <= s[0] and s[1] <= o[1] and o != s or o[1] <= s[0] <= o[1] + reach for o in others)
-    ]
-
-
-def _out_of_scope(rule: CompiledRule, doc: Document, language: str) -> str | None:
-    """Why ``doc`` is outside the rule's sources or languages (None when it is inside)."""
-    scope = rule.spec.sources
-    if scope.ids and doc.source not in scope.ids:
-        return f"source {doc.source!r} is not one of {scope.ids}"
-    if scope.tags and not doc.tags.intersection(scope.tags):
-        return f"the source has none of the tags {scope.tags}"
-    if doc.source is not None and doc.source in scope.exclude_ids:
-        return f"source {doc.source!r} is excluded"
-    if doc.tags.intersection(scope.exclude_tags):
-        return f"source tags {sorted(doc.tags.intersection(scope.exclude_tags))} are excluded"
-    if rule.spec.languages and language not in rule.spec.languages:
-        return f"language {language!r} is not one of {rule.spec.languages}"
-    return None
-
-
-def _quote(view: DocumentView, window: Window, width: int = 90) -> str:
-    """The raw text of ``window`` (title or text), shortened, in quotes."""
-    text = " ".join(view.raw_text(window).split())
-    return f"'{text[: width - 1]}…'" if len(text) > width else f"'{text}'"
+        return [], f"{why}; closest {rule.spec.within}: {quote(view, best[1])}", clause
 
 
 def _raw_spans(

@@ -1,15 +1,16 @@
-"""Running the examples written inside rule files, like doc tests: ``tocsin rules test``."""
+"""Running the examples written inside rule files, like doc tests: ``tocsin rules test``.
+
+``run_examples(engine)`` is a function of an engine, not its method: the engine never imports this module.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from config.rules import RuleExample
-
-if TYPE_CHECKING:
-    from monitor.rules.engine import Match, RuleEngine
+from monitor.rules.engine import Document, Match, RuleEngine
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,7 @@ class ExampleResult:
     detail: str  # why it failed (or what fired)
 
 
-def _document(example: RuleExample, rule_id: str, kind: str, index: int) -> Any:
-    from monitor.rules.engine import Document
-
+def _document(example: RuleExample, rule_id: str, kind: str, index: int) -> Document:
     return Document(
         id=f"{rule_id}:{kind}[{index}]",
         text=example.text,

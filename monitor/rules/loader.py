@@ -15,7 +15,7 @@ from typing import Any
 
 import re2
 
-from config.errors import ConfigError
+from config.errors import ConfigError, QueryError
 from config.rules import RuleFile, WatchlistFile
 from config.yamlfile import YamlDocument, load_yaml, validate
 from monitor.rules.compiled import (
@@ -46,13 +46,6 @@ from monitor.rules.variants import name_variants
 
 KeyPath = tuple[str | int, ...]
 REGEX_MAX_MEM = 64 << 20
-
-
-class _QueryError(Exception):
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
 
 
 @dataclass
@@ -220,12 +213,12 @@ class Compiler:
             node = parse_primary(text) if single else parse(text)
             self._resolve(node)
             if positive and not has_positive_part(node):
-                raise _QueryError(
+                raise QueryError(
                     "this matches documents by what they lack; add a term that must occur "
                     "(NOT alone matches almost everything)",
                     node.start,
                 )
-        except (QuerySyntaxError, _QueryError) as exc:
+        except (QuerySyntaxError, QueryError) as exc:
             raise _located(document, keypath, exc.offset, exc.message, in_key=in_key) from None
         return Clause(text, node)
 
@@ -234,14 +227,14 @@ class Compiler:
             if isinstance(node, Term):
                 keys = literal_keys(node.raw)
                 if not keys:
-                    raise _QueryError(f"'{node.raw}' is empty after normalisation", node.start)
+                    raise QueryError(f"'{node.raw}' is empty after normalisation", node.start)
                 node.term_ids = self.intern(
                     frozenset(self.table.add(key, node.prefix, strict=node.strict) for key in keys)
                 )
             elif isinstance(node, ListRef):
                 found = self.lists.get(node.name)
                 if found is None:
-                    raise _QueryError(self._unknown_list(node.name), node.start)
+                    raise QueryError(self._unknown_list(node.name), node.start)
                 node.term_ids = found.term_ids
             elif isinstance(node, Regex):
                 node.index = self._regex(node)
@@ -263,7 +256,7 @@ class Compiler:
             detail = (
                 exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
             )
-            raise _QueryError(
+            raise QueryError(
                 f"invalid regex (RE2 syntax, no backreferences or lookaround): {detail}", node.start
             ) from None
         self.regexes.append(compiled)

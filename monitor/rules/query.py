@@ -18,17 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from config.errors import QuerySyntaxError as QuerySyntaxError  # the errors tree's; raised here
+
 FIELDS = ("title", "text", "lead", "main")
 DEFAULT_NEAR = 5
-
-
-class QuerySyntaxError(Exception):
-    """A query that does not parse; ``offset`` is the index of the offending character."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
 
 
 @dataclass(frozen=True, slots=True)

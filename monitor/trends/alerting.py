@@ -1,7 +1,8 @@
-"""Write the alerts the analysis decides on: one Alert row per stable key, plus its outbox rows.
+"""Write the alerts the analysis decides on: one Alert row per stable key, plus its outbox rows (through
+``monitor.alerts.outbox``, like every alert).
 
-Routing is the alerts layer's (:func:`monitor.routing.route`), so a channel's severity, event, tag and language filters
-mean the same for surge and escalation alerts as for event alerts. An alert about a moment older than
+Routing is the alerts layer's (:func:`monitor.alerts.routing.route`), so a channel's severity, event, tag and
+language filters mean the same for surge and escalation alerts as for event alerts. An alert about a moment older than
 ``analysis.deliver_within`` (a backfill of history) is recorded without deliveries.
 """
 
@@ -14,9 +15,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from config.loader import TocsinConfig
-from monitor.routing import AlertFacts, route
+from monitor.alerts.outbox import open_alert
+from monitor.alerts.routing import AlertFacts, route
 from monitor.trends.events import fold_name
-from storage.models import Alert, Delivery, utcnow
 from storage.trends_repo import alert_exists
 
 
@@ -67,20 +68,14 @@ def record_alert(session: Session, config: TocsinConfig, draft: AlertDraft, *, n
     """Insert ``draft`` unless its key exists; queue deliveries when it is recent enough to be news."""
     if alert_exists(session, draft.dedup_key):
         return None
-    alert = Alert(
+    news = now - draft.moment <= deliver_within
+    alert, queued = open_alert(
+        session, config,
         dedup_key=draft.dedup_key[:300], kind=draft.kind, event_type=draft.event_type,
         severity=draft.severity, subject=draft.subject[:300], subject_key=fold_name(draft.subject)[:300],
         title=draft.title, summary=draft.summary, details=draft.details,
         first_seen_at=draft.moment, last_seen_at=draft.moment,
+        channels=wanted_channels(config, draft) if news else [],
     )
-    session.add(alert)
-    session.flush()
-    channels: list[str] = []
-    if now - draft.moment <= deliver_within:
-        channels = wanted_channels(config, draft)
-        for name in channels:
-            session.add(Delivery(alert_id=alert.id, channel=name, revision=alert.revision, kind="new",
-                                 next_attempt_at=utcnow()))
-        session.flush()
     return RaisedAlert(alert.id, draft.kind, alert.dedup_key, draft.severity, draft.subject, draft.title,
-                       draft.moment, tuple(channels))
+                       draft.moment, tuple(d.channel for d in queued))

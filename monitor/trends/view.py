@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from config.early_warning import EarlyWarningConfig
+from config.errors import UnknownSeries
 from monitor.trends.analysis import provinces_by_name, series_specs
 from monitor.trends.calendar import Calendar
 from monitor.trends.events import cluster, fold_location, reports_from_rows
@@ -25,10 +26,6 @@ from monitor.trends.surge import (
     pooled_dispersions,
 )
 from storage.trends_repo import alerts_with_key_prefix, first_report_at, match_rows
-
-
-class UnknownSeries(LookupError):
-    """The series id or scope asked for does not exist (the message lists what does)."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def article(title: str, body: str) -> str:
 
 
 def mark_matched(env: CrawlEnv, item_ids: list[int]) -> None:
-    """What the rules engine does when an item matches (monitor.processing)."""
+    """What the rules engine does when an item matches (monitor.alerts.matching)."""
     with env.database.write() as session:
         for item_id in item_ids:
             session.get_one(Item, item_id).matched_version = 1

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.app import App
-from monitor.crawling import run_round
+from monitor.alerts.matching import process_pending
+from monitor.delivery.dispatch import dispatch_due
 from monitor.demo.server import SiteServer
-from monitor.dispatch import dispatch_due
-from monitor.processing import process_pending
+from monitor.service.app import App
+from monitor.service.crawl_round import run_round
 from storage.models import Alert, Delivery, Item, Match
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "e2e_site"
@@ -95,7 +95,7 @@ def test_alert_and_deliveries_are_committed_with_the_match(tmp_config: Callable[
     server = site_server(SITE)
     app = App.open(make_config(tmp_config, server, sqlite_url))
     try:
-        from monitor.crawling import crawl_source
+        from monitor.service.crawl_round import crawl_source
 
         crawl_source(app, app.config.sources[0])
         report = process_pending(app.database, app.rules, app.config)

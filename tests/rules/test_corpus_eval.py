@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from monitor.cli_rules import register
+from monitor.cli.rules import register
 
 app = typer.Typer()
 register(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.rules import Document, RuleEngine
+from monitor.rules import Document, RuleEngine, run_examples
 from tests.rules.conftest import EngineFactory
 
 LISTS = """
@@ -196,4 +196,4 @@ def test_disabled_rules_do_not_match_but_keep_their_examples(make_engine: Engine
             examples: {match: [he was hanged], no_match: [he was freed]}
         """)
     assert engine.match(Document(id="1", text="he was hanged")) == []
-    assert all(result.passed for result in engine.run_examples())
+    assert all(result.passed for result in run_examples(engine))

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from config.schema import LogSettings
-from monitor.health import HealthServer, HealthState, ServiceMetrics, sd_notify
-from monitor.logs import configure_logging
+from monitor.service.health import HealthServer, HealthState, ServiceMetrics, sd_notify
+from monitor.service.logs import configure_logging
 
 
 def fetch(url: str) -> tuple[int, str, str]:

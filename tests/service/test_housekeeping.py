@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from config.schema import ServiceSettings
-from monitor import housekeeping
+from monitor.service import housekeeping
 from storage.db import Database
 from storage.models import (
     Alert,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from monitor import instance_lock
-from monitor.errors import ServiceError
+from config.errors import ServiceError
+from monitor.service import instance_lock
 from tests.service.support import REPO_ROOT, wait_until
 
 
@@ -49,7 +49,7 @@ def test_the_lock_of_a_killed_instance_is_free_at_once(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from monitor import instance_lock; "
+            "import sys, time; from monitor.service import instance_lock; "
             f"lock = instance_lock.acquire({url!r}, standby=False); print('locked', flush=True); time.sleep(60)",
         ],
         cwd=REPO_ROOT,

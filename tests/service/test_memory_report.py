@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor import fingerprint as fp
-from monitor import memory_report
+from monitor.alerts import fingerprint as fp
+from monitor.service import memory_report
 
 
 @pytest.fixture
@@ -31,16 +31,16 @@ def test_growth_is_charged_to_the_tocsin_line_that_caused_it(tracing: None) -> N
     for n in range(40):  # the fingerprint cache keeps these texts' shingle sets
         fp.fingerprint(" ".join(f"word{n}x{k}" for k in range(400)))
     lines = report.growth()
-    assert lines and "monitor/fingerprint.py:" in lines[0] and "KiB" in lines[0]
+    assert lines and "monitor/alerts/fingerprint.py:" in lines[0] and "KiB" in lines[0]
     # the next look starts from here: nothing new grew, so the cache is not reported again
-    assert not any("monitor/fingerprint.py:" in line for line in report.growth())
+    assert not any("monitor/alerts/fingerprint.py:" in line for line in report.growth())
     fp.fingerprint.cache_clear()
 
 
 def test_sigusr1_logs_the_report(tracing: None, caplog: pytest.LogCaptureFixture) -> None:
     assert memory_report.install() is not None
     kept = [bytearray(4096) for _ in range(500)]  # 2 MiB held by this test's own line
-    with caplog.at_level(logging.WARNING, logger="monitor.memory_report"):
+    with caplog.at_level(logging.WARNING, logger="monitor.service.memory_report"):
         os.kill(os.getpid(), signal.SIGUSR1)
     [record] = [r for r in caplog.records if "memory growth since the last look" in r.getMessage()]
     assert "tests/service/test_memory_report.py:" in record.getMessage()

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from config.loader import TocsinConfig, load_config
-from monitor.reload import ConfigReloader, config_fingerprint
 from monitor.rules import Document, RuleEngine
+from monitor.service.reload import ConfigReloader, config_fingerprint
 
 RULES = """version: 1
 rules:
@@ -147,7 +147,7 @@ def test_settings_that_need_a_restart_are_named_in_the_log(
         config_dir / "settings.yaml", yaml.safe_dump({**settings, "service": {"health_port": 9999}})
     )
     reloader.poll()
-    with caplog.at_level(logging.WARNING, logger="monitor.reload"):
+    with caplog.at_level(logging.WARNING, logger="monitor.service.reload"):
         assert reloader.poll() is True
     assert "service.health_port changed" in caplog.text
 

@@ -14,8 +14,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.errors import ConfigError
 from config.schema import ScheduleDefaults
 from config.sources import FeedSource
-from monitor import scheduling
-from monitor.service import build_scheduler
+from monitor.service import scheduling
+from monitor.service.scheduling import build_scheduler
 from tests.service.support import wait_until
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday

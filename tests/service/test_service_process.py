@@ -164,7 +164,7 @@ def test_sigkill_mid_crawl_then_restart_loses_nothing_and_duplicates_nothing(
     in_flight = news_site.publish("Prisoner Reza executed in Shiraz", hold=True)
     wait_until(lambda: news_site.alerts_for(sent.title), what="the first alert")
     # The kill must land mid-crawl, not between the webhook's answer and the "sent" commit: that is the
-    # documented at-most-once resend after alerts.send_lease (tests/monitor/test_delivery_faults.py).
+    # documented at-most-once resend after alerts.send_lease (tests/delivery/test_delivery_faults.py).
     wait_until(lambda: outbox_settled(database), what="the first alert recorded as sent")
     wait_until(
         lambda: news_site.requested(in_flight.slug), what="the crawl to be fetching the held page"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from monitor.app import App
 from monitor.cli import app as cli
+from monitor.service.app import App
 from storage.models import Alert, CrawlRun, Delivery, Source
 
 RULES = "version: 1\nrules:\n  - {id: r, event: execution, severity: critical, query: 'executed'}\n"

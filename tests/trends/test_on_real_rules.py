@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.app import App
+from monitor.alerts.matching import process_pending
 from monitor.cli import app as cli
-from monitor.crawling import crawl_source
-from monitor.demo.command import DEMO_SITE, write_demo_config
+from monitor.cli.demo import DEMO_SITE, write_demo_config
 from monitor.demo.server import SiteServer
-from monitor.processing import process_pending
+from monitor.service.app import App
+from monitor.service.crawl_round import crawl_source
 from monitor.trends.alerting import RaisedAlert
 from monitor.trends.analysis import analyze, provinces_by_name
 from monitor.trends.calendar import Calendar

@@ -1,0 +1,1 @@
+"""Alerts: matching stored items, folding matches into alerts, removals, routing; ``outbox`` writes the rows."""

@@ -1,0 +1,50 @@
+"""Rule tuning against the item store: explain a stored item, backtest the current rules over stored items.
+
+The backtest compares what the current rules match with what was stored when each item was matched, and
+points out the no-longer-firing matches that belonged to alerts analysts dismissed as false positives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from monitor.alerts.lifecycle import dismissed_alerts
+from monitor.alerts.matching import item_document
+from monitor.rules import Document, RuleEngine
+from monitor.rules.backtest import BacktestReport, Change
+from storage.models import Item
+from storage.repository import matched_items_since, version_matches
+
+
+def stored_document(session: Session, item_id: int) -> Document | None:
+    item = session.get(Item, item_id)
+    return item_document(item, item.source) if item is not None else None
+
+
+def backtest_stored(session: Session, engine: RuleEngine, *, since: datetime) -> BacktestReport:
+    """What the current rules would match on items fetched since ``since``, against what they matched then."""
+    dismissed = {
+        (m.item_id, m.item_version, m.rule_id): alert.alert_id
+        for alert in dismissed_alerts(session)
+        for m in alert.matches
+    }
+    report = BacktestReport()
+    items = matched_items_since(session, since)
+    for item in items:
+        report.documents += 1
+        before = {m.rule_id: m for m in version_matches(session, item.id, item.matched_version)}
+        after = {m.rule_id: m for m in engine.match(item_document(item, item.source))}
+        report.unchanged += len(before.keys() & after.keys())
+        title = item.title or item.text[:80]
+        for rule_id in sorted(after.keys() - before.keys()):
+            found = after[rule_id]
+            report.newly_firing.append(Change(str(item.id), rule_id, found.event, found.severity, title))
+        for rule_id in sorted(before.keys() - after.keys()):
+            old = before[rule_id]
+            report.no_longer_firing.append(Change(
+                str(item.id), rule_id, old.event_type, old.severity, title,
+                dismissed_alert=dismissed.get((item.id, item.matched_version, rule_id)),
+            ))
+    return report

@@ -1,0 +1,101 @@
+"""Looking at what was collected: ``tocsin items list|show|export``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
+from storage.alerts_repo import item_matches
+from storage.models import Item
+from storage.repository import list_items
+
+items_app = typer.Typer(help="Collected items (articles, posts).", no_args_is_help=True)
+
+
+def item_dict(item: Item, *, with_text: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": item.id, "source": item.source_id, "url": item.url, "title": item.title, "lang": item.lang,
+        "published_at": item.published_at, "fetched_at": item.fetched_at, "version": item.version,
+        "status": item.status, "sha256": item.content_sha256,
+    }
+    if with_text:
+        data["text"] = item.text
+    return data
+
+
+@items_app.command("list")
+def items_list(
+    config: ConfigOption = None,
+    source: Annotated[str | None, typer.Option(help="only this source id")] = None,
+    limit: Annotated[int, typer.Option(help="how many, newest first")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored items, newest first."""
+    with open_app(config) as app, app.database.read() as session:
+        items = list_items(session, source_id=source, limit=limit)
+        if as_json:
+            print_json([item_dict(i) for i in items])
+            return
+        table = Table("id", "source", "lang", "published", "title")
+        for item in items:
+            published = f"{item.published_at:%Y-%m-%d}" if item.published_at else ""
+            table.add_row(str(item.id), item.source_id, item.lang or "", published, short(item.title, 70))
+        console.print(table)
+
+
+@items_app.command("show")
+def items_show(item_id: int, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Show one item: metadata, text, and the rules that matched it."""
+    with open_app(config) as app, app.database.read() as session:
+        item = session.get(Item, item_id)
+        if item is None:
+            raise fail(f"no item {item_id}")
+        matches = item_matches(session, item_id)
+        data = item_dict(item, with_text=True) | {
+            "matches": [{"rule": m.rule_id, "event": m.event_type, "severity": m.severity,
+                         "entities": m.entities, "alert": m.alert_id} for m in matches]}
+        if as_json:
+            print_json(data)
+            return
+        console.print(f"[bold]{item.title}[/]", highlight=False)
+        console.print(f"{item.url}\nsource {item.source_id} · lang {item.lang} · published {item.published_at} "
+                      f"· version {item.version} · {item.status}", highlight=False)
+        console.print()
+        console.print(item.text, highlight=False, markup=False)
+        for m in data["matches"]:
+            console.print(f"[yellow]match[/] {m['rule']} → {m['event']} ({m['severity']}) {m['entities']}",
+                          highlight=False)
+
+
+@items_app.command("export")
+def items_export(
+    config: ConfigOption = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file to write (default stdout)")] = None,
+    source: Annotated[str | None, typer.Option(help="only this source id")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many items")] = 100_000,
+) -> None:
+    """Export items as JSON lines (the same shape `tocsin match --input` reads)."""
+    with open_app(config) as app, app.database.read() as session:
+        items = list_items(session, source_id=source, limit=limit)
+        out = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            for item in reversed(items):
+                row = {"id": str(item.id), "title": item.title, "text": item.text, "lang": item.lang,
+                       "source": item.source_id, "url": item.url,
+                       "published_at": item.published_at.isoformat() if item.published_at else None}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        finally:
+            if output:
+                out.close()
+        if output:
+            console.print(f"wrote {len(items)} items to {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(items_app, name="items")

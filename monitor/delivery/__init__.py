@@ -1,0 +1,1 @@
+"""Delivery: the dispatcher sends the outbox through Apprise, one channel class per kind (``channels``)."""
