@@ -57,10 +57,14 @@ def alerts_list(
         if as_json:
             print_json([{**alert_dict(a), "sources": repo.alert_source_count(session, a.id)} for a in alerts])
             return
-        table = Table("id", "severity", "event", "subject", "sources", "state", "title")
+        table = Table()
+        for name in ("id", "kind", "severity", "event", "subject", "sources", "state", "title"):
+            # What a command needs (the id) and the short words never wrap; subject and title give way.
+            table.add_column(name, no_wrap=name in ("id", "kind", "severity", "sources"),
+                             ratio=2 if name == "title" else None)
         for a in alerts:
             state_text = a.state if a.state != "dismissed" else f"dismissed: {short(a.dismiss_reason, 30)}"
-            cells = (str(a.id), a.severity, a.event_type, short(a.subject, 30),
+            cells = (str(a.id), a.kind, a.severity, a.event_type, short(a.subject, 30),
                      str(repo.alert_source_count(session, a.id)), state_text, short(a.title, 60))
             table.add_row(*(Text(cell) for cell in cells))  # scraped text is never rich markup
         console.print(table)
