@@ -169,7 +169,8 @@ def trends(
 
         plot_trend(view, plot)
         marked = sum(1 for r in view.rows if r.alert)
-        console.print(f"wrote {escape(str(plot))} ({len(view.rows)} {view.unit}s, {marked} "
+        bins = f"{len(view.rows)} {view.unit}{'' if len(view.rows) == 1 else 's'}"
+        console.print(f"wrote {escape(str(plot))} ({bins}, {marked} "
                       f"alert{'' if marked == 1 else 's'} marked)", highlight=False)
         return
     if as_json:
