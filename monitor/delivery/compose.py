@@ -13,7 +13,7 @@ from monitor.alerts.removals import KIND as REMOVAL_KIND
 from monitor.alerts.routing import BUNDLE_KINDS
 from monitor.delivery.channels import Channel, OutgoingMessage, View
 from monitor.messages import AlertView, DigestView, OverflowView, SourceRef
-from monitor.messages.text import format_when
+from monitor.messages.text import first_excerpt, format_when
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, Item
 
@@ -74,11 +74,13 @@ def removed_article(session: Session, alert: Alert) -> RemovedArticle | None:
 def alert_item_rows(session: Session, alert: Alert) -> list[dict[str, Any]]:
     """Every item behind an alert, for ``tocsin alerts show`` (and ``--json``): its matched reports, oldest
     first, then the removed article of a removal alert (with when and why it was found gone)."""
-    rows: list[dict[str, Any]] = [
-        {"item": m.item_id, "rule": m.rule_id, "url": m.item.url, "title": m.item.title,
-         "source": _source_name(m.item), "copy_of": m.duplicate_of_item_id}
-        for m in sorted(alert.matches, key=lambda m: m.id)
-    ]
+    rows: list[dict[str, Any]] = []
+    for m in sorted(alert.matches, key=lambda m: m.id):
+        cut = first_excerpt(m.item.title or "", m.item.text or "", list(m.spans or []))
+        rows.append({"item": m.item_id, "rule": m.rule_id, "url": m.item.url, "title": m.item.title,
+                     "source": _source_name(m.item), "copy_of": m.duplicate_of_item_id,
+                     "lang": m.item.lang, "published_at": m.item.published_at,
+                     "excerpt": {"before": cut.before, "trigger": cut.trigger, "after": cut.after} if cut else None})
     removed = removed_article(session, alert)
     if removed is not None:
         rows.append({"item": removed.item.id, "rule": None, "url": removed.item.url,
