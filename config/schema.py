@@ -94,6 +94,16 @@ class AlertSettings(Strict):
     )
     removal_severity: Severity = Field(
         "warning", description="severity of `article_removed` alerts (a matched article deleted at its source)")
+    evidence_url: str | None = Field(
+        None, description="where exported evidence is published, with {alert} for the alert id, e.g. "
+                          "'https://archive.example.org/tocsin/alert-{alert}.warc.gz'; messages link to it")
+
+    @field_validator("evidence_url")
+    @classmethod
+    def _evidence_template(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith(("http://", "https://")) or "{alert}" not in value):
+            raise ValueError(f"expected an http(s) URL containing {{alert}}, got {value!r}")
+        return value
 
 
 class LogSettings(Strict):
