@@ -64,7 +64,12 @@ def sources_list(config: ConfigOption = None, as_json: JsonOption = False) -> No
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "kind", "lang", "tags", "enabled", "schedule", "url / note")
+    table = Table()
+    for name in ("id", "kind", "lang", "tags", "enabled", "schedule", "url / note"):
+        # The id is what `--source` needs: never wrapped or cut; the URL and note give way (folded).
+        last = name == "url / note"
+        table.add_column(name, no_wrap=name in ("id", "kind", "lang", "enabled"),
+                         overflow="fold" if last else "ellipsis", ratio=3 if last else None)
     for row in rows:
         detail = row["url"] if row["enabled"] or not row["note"] else f"{row['url']}\n{row['note']}"
         table.add_row(Text(row["id"]), row["kind"], Text(row["lang"] or "-"), Text(", ".join(row["tags"])),
@@ -83,7 +88,9 @@ def sources_status(config: ConfigOption = None, as_json: JsonOption = False) -> 
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "state", "last run", "last success", "fails", "empty", "items", "last error / problem")
+    table = Table()
+    for name in ("id", "state", "last run", "last success", "fails", "empty", "items", "last error / problem"):
+        table.add_column(name, no_wrap=name in ("id", "state"), ratio=3 if name.startswith("last error") else None)
     styles = {"ok": "green", "unhealthy": "bold red", "never run": "yellow", "disabled": "dim"}
     for row in rows:
         problem = row.get("problem") or (row.get("last_error") if row.get("consecutive_failures") else "") or ""

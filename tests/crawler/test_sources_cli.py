@@ -50,3 +50,14 @@ def test_shipped_catalogue_is_valid_and_documents_what_is_disabled() -> None:
     assert {s.lang for s in sources} == {"en", "fa"}
     assert all(s.note for s in sources if not s.enabled)  # every disabled source says what to check
     assert all(s.schedule.interval for s in sources)
+
+
+def test_sources_list_shows_every_id_whole_at_80_columns() -> None:
+    from config.loader import DEFAULTS_DIR, load_config
+
+    ids = [s.id for s in load_config(DEFAULTS_DIR).sources]
+    result = CliRunner().invoke(cli, ["sources", "list", "--config", str(DEFAULTS_DIR)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    cells = {cell.strip() for line in result.output.splitlines() for cell in line.split("│")}
+    assert set(ids) <= cells  # each id whole in its cell, as `--source` needs it
