@@ -53,7 +53,7 @@ def alerts_list(
     as_json: JsonOption = False,
 ) -> None:
     """List alerts, newest first."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         alerts = repo.list_alerts(session, state=state, failed=failed, limit=limit)
         if as_json:
             print_json([{**alert_dict(a), "sources": repo.alert_source_count(session, a.id)} for a in alerts])
@@ -74,7 +74,7 @@ def alerts_list(
 @alerts_app.command("show")
 def alerts_show(alert_id: int, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show one alert with its sources, deliveries and every delivery attempt."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise fail(f"no alert {alert_id}")

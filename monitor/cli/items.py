@@ -39,7 +39,7 @@ def items_list(
     as_json: JsonOption = False,
 ) -> None:
     """List stored items, newest first."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         items = list_items(session, source_id=source, limit=limit)
         if as_json:
             print_json([item_dict(i) for i in items])
@@ -54,7 +54,7 @@ def items_list(
 @items_app.command("show")
 def items_show(item_id: int, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show one item: metadata, text, and the rules that matched it."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         item = session.get(Item, item_id)
         if item is None:
             raise fail(f"no item {item_id}")
@@ -92,7 +92,7 @@ def items_export(
     limit: Annotated[int, typer.Option(help="at most this many items")] = 100_000,
 ) -> None:
     """Export items as JSON lines (the same shape `tocsin match --input` reads)."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         items = list_items(session, source_id=source, limit=limit)
         out = output.open("w", encoding="utf-8") if output else sys.stdout
         try:

@@ -51,7 +51,7 @@ def _span(seconds: int) -> str:
 
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show whether the service runs, each source's health and next run, the alert queue, recent alerts."""
-    with open_app(config, upgrade=False) as app, app.database.read() as session:
+    with open_app(config, upgrade=False, read_only=True) as app, app.database.read() as session:
         report = status_report(app, session)
     if as_json:
         print_json(report)

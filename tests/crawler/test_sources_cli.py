@@ -31,9 +31,10 @@ def test_status_reports_healthy_failing_and_never_run_sources(site: SiteServer, 
     as_json = runner.invoke(cli, ["sources", "status", "--json", *args], env=env_vars)
 
     assert table.exit_code == 0, table.output
-    assert "1 source(s) unhealthy" in table.output and "HTTP 503" in table.output
+    assert "1 source(s) not ok for 1 run in a row (the operator is alerted): bad" in table.output
+    assert "HTTP 503" in table.output
     rows = {row["id"]: row for row in json.loads(as_json.output)}
-    assert {k: rows[k]["state"] for k in rows} == {"good": "ok", "bad": "unhealthy", "new": "never run",
+    assert {k: rows[k]["state"] for k in rows} == {"good": "ok", "bad": "failing", "new": "never run",
                                                     "off": "disabled"}
     assert rows["good"]["items_last_run"] == 1 and rows["bad"]["consecutive_failures"] == 1
 

@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app as cli_app
-
 from monitor.delivery.notify import send, validate_channel_url
 from monitor.messages import render_email
 from tests.alerts.test_alerts_harness import make_world
