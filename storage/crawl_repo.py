@@ -91,10 +91,10 @@ class SourceHealth:
         """What is wrong, in one line (``healthy`` when nothing is)."""
         if self.state == "failing":
             if self.last_success_at is None:
-                return f"has never crawled successfully ({self.consecutive_failures} failed runs; last error: " \
-                       f"{self.last_error})"
-            runs = "run" if self.consecutive_failures == 1 else "runs in a row"
-            return f"{self.consecutive_failures} failed {runs} (last error: {self.last_error})"
+                runs = f"{self.consecutive_failures} failed run{'' if self.consecutive_failures == 1 else 's'}"
+                return f"has never crawled successfully ({runs}; last error: {self.last_error})"
+            in_a_row = "run" if self.consecutive_failures == 1 else "runs in a row"
+            return f"{self.consecutive_failures} failed {in_a_row} (last error: {self.last_error})"
         if self.state == "degraded":
             failed, requested = self.article_failures.get("failed", 0), self.article_failures.get("requested", 0)
             of = f" of {requested}" if requested >= failed else ""

@@ -169,8 +169,8 @@ def trends(
 
         plot_trend(view, plot)
         marked = sum(1 for r in view.rows if r.alert)
-        bins = f"{len(view.rows)} {view.unit}{'' if len(view.rows) == 1 else 's'}"
-        console.print(f"wrote {escape(str(plot))} ({bins}, {marked} "
+        drawn = f"{len(view.rows)} {view.unit}{'' if len(view.rows) == 1 else 's'}"
+        console.print(f"wrote {escape(str(plot))} ({drawn}, {marked} "
                       f"alert{'' if marked == 1 else 's'} marked)", highlight=False)
         return
     if as_json:

@@ -14,6 +14,8 @@ from config.types import format_duration
 from monitor.cli.common import ConfigOption, JsonOption, console, open_app, print_json, short
 from storage.crawl_repo import SourceHealth, source_health
 
+STATE_STYLES = {"ok": "green", "degraded": "yellow", "failing": "bold red", "empty": "bold red",
+                "never run": "yellow", "disabled": "dim"}
 sources_app = typer.Typer(help="Configured sources and their health.", no_args_is_help=True)
 
 
@@ -98,10 +100,8 @@ def sources_status(config: ConfigOption = None, as_json: JsonOption = False) -> 
     table = Table()
     for name in ("id", "state", "last run", "last success", "items", "what is wrong"):
         table.add_column(name, no_wrap=name in ("id", "state"), ratio=3 if name == "what is wrong" else None)
-    styles = {"ok": "green", "degraded": "yellow", "failing": "bold red", "empty": "bold red",
-              "never run": "yellow", "disabled": "dim"}
     for row in rows:
-        table.add_row(Text(row["id"]), Text(row["state"], style=styles.get(row["state"], "")),
+        table.add_row(Text(row["id"]), Text(row["state"], style=STATE_STYLES.get(row["state"], "")),
                       _when(row.get("last_run")), _when(row.get("last_success")),
                       str(row.get("items_last_run", "")), Text(row.get("problem") or ""))
     console.print(table)

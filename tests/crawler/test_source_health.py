@@ -125,7 +125,7 @@ def test_refused_and_unresolvable_sources_fail_fast_with_one_line_and_never_succ
     rows = status(env)
     for source_id in ("refused", "nowhere"):
         assert rows[source_id]["state"] == "failing"
-        assert rows[source_id]["problem"].startswith("has never crawled successfully (1 failed runs;")
+        assert rows[source_id]["problem"].startswith("has never crawled successfully (1 failed run;")
         assert errors[source_id] in rows[source_id]["problem"]
     log = (env.root / "data" / "logs" / "crawl.log").read_text(encoding="utf-8")
     assert "Traceback" not in log and "DownloadConnectionRefusedError" not in crawled.stdout
