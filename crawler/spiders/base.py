@@ -7,7 +7,10 @@ their decoding and extraction run in worker processes (crawler.spiders.offload).
 Stats every spider keeps (the parent reads them from the child's last line):
 ``tocsin/items_found`` candidate items seen on the source, known or not (source health: 0 means a broken
 selector or dead feed); ``tocsin/not_modified`` index pages answered 304; ``tocsin/skipped_*`` why a
-page gave no item; ``tocsin/index_unreadable`` an index page that could not be parsed.
+page gave no item; ``tocsin/index_unreadable`` an index page that could not be parsed;
+``tocsin/articles_requested`` and ``tocsin/article_failures/<reason>`` the articles tried and those lost,
+by reason (source health: a run that lost articles is degraded); ``tocsin/index_error`` why an index page
+failed, one line naming the host (crawler.failures).
 """
 
 from __future__ import annotations
