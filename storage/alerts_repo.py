@@ -245,13 +245,15 @@ def due_deliveries(
     if exclude_channels:
         query = query.where(Delivery.channel.not_in(list(exclude_channels)))
     # Head-of-line per channel: while an older delivery to the same channel waits for its retry (it was
-    # tried, it failed, its backoff runs), newer ones wait behind it; other channels are not held.
-    older = aliased(Delivery)
-    head_waits = select(older.id).where(
-        older.channel == Delivery.channel, older.id < Delivery.id, older.status == "pending",
-        older.attempts > 0, older.next_attempt_at > now).exists()
+    # tried, it failed, its backoff runs), newer ones wait behind it; other channels are not held. The
+    # waiting heads are few (an index range on status, next_attempt_at), so they are found first.
+    heads = (select(Delivery.channel, func.min(Delivery.id).label("head_id"))
+             .where(Delivery.status == "pending", Delivery.next_attempt_at > now, Delivery.attempts > 0)
+             .group_by(Delivery.channel).subquery())
+    query = query.outerjoin(heads, heads.c.channel == Delivery.channel).where(
+        or_(heads.c.head_id.is_(None), Delivery.id < heads.c.head_id))
     # Oldest first, so a channel that recovers gets its alerts in the order they were raised.
-    return list(session.scalars(query.where(~head_waits).order_by(Delivery.id).limit(limit)))
+    return list(session.scalars(query.order_by(Delivery.id).limit(limit)))
 
 
 def has_delivery(session: Session, *, alert_id: int, channel: str) -> bool:
