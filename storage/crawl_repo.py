@@ -102,8 +102,7 @@ class SourceHealth:
                       else "")
             return f"{failed}{of} articles failed in the last run{streak}: {self.failure_reasons}"
         if self.state == "empty":
-            runs = self.consecutive_empty_runs
-            return f"{runs} runs in a row found no items (broken selector or dead feed?)"
+            return f"{self.consecutive_empty_runs} runs in a row found no items (broken selector or dead feed?)"
         return "healthy"
 
 
