@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from config import last_good
 from config.early_warning import EarlyWarningConfig, load_early_warning
 from config.errors import ConfigError
 from config.schema import ChannelConfig, Settings
@@ -44,6 +45,8 @@ class TocsinConfig:
     database_url: str
     channel_urls: dict[str, str] = field(default_factory=dict, repr=False)
     early_warning: EarlyWarningConfig = field(default_factory=EarlyWarningConfig)
+    # Set when the files are broken and this is the last good copy (config.last_good): why, and from when.
+    fallback: str | None = None
 
     @property
     def is_packaged_default(self) -> bool:
@@ -117,10 +120,15 @@ def _resolve(value: str, *, base: Path) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
-def load_config(option: Path | str | None = None) -> TocsinConfig:
-    """Load and validate the whole configuration; raises :class:`ConfigError` on the first problem."""
+def load_config(option: Path | str | None = None, *, files: Path | None = None) -> TocsinConfig:
+    """Load and validate the whole configuration; raises :class:`ConfigError` on the first problem.
+
+    ``files``: read the files from there (a kept copy, config.last_good) while relative paths still mean
+    the configuration directory's.
+    """
     directory = resolve_config_dir(option)
-    settings_path = directory / "settings.yaml"
+    source = files or directory
+    settings_path = source / "settings.yaml"
     if settings_path.is_file():
         document = load_yaml(settings_path)
         settings = validate(Settings, document)
@@ -139,11 +147,31 @@ def load_config(option: Path | str | None = None) -> TocsinConfig:
     return TocsinConfig(
         directory=directory,
         settings=settings,
-        sources=_load_sources(directory),
-        rule_files=_yaml_files(directory, "rules"),
-        watchlist_files=_yaml_files(directory, "watchlists"),
+        sources=_load_sources(source),
+        rule_files=_yaml_files(source, "rules"),
+        watchlist_files=_yaml_files(source, "watchlists"),
         data_dir=data_dir,
         database_url=database_url,
         channel_urls=_channel_urls(settings, document, env),
-        early_warning=load_early_warning(directory),
+        early_warning=load_early_warning(source),
     )
+
+
+def load_config_for_reading(option: Path | str | None = None) -> TocsinConfig:
+    """:func:`load_config`, or, when a file is broken, the last configuration that loaded cleanly
+    (``config.fallback`` then says what is broken and when the copy was kept). For commands that only
+    read the database: they are needed most while a file is broken. No copy: the error as usual."""
+    try:
+        return load_config(option)
+    except ConfigError as broken:
+        directory = resolve_config_dir(option)
+        kept = last_good.find(directory)
+        if kept is None:
+            raise
+        try:
+            config = load_config(directory, files=kept.files)
+        except ConfigError:
+            raise broken from None
+        config.fallback = (f"{broken} — using the last good configuration (kept {kept.saved_at:%Y-%m-%d %H:%M} "
+                           "UTC) until the file is fixed (`tocsin config check`)")
+        return config

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from config.types import ByteSize, ClockTime, Duration
+from config.types import ByteSize, ClockTime, Duration, Interval
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -21,16 +21,16 @@ class Strict(BaseModel):
 
 
 class ScheduleDefaults(Strict):
-    interval: Duration = timedelta(minutes=30)
+    interval: Interval = timedelta(minutes=30)
     jitter: Duration = timedelta(seconds=60)
-    crawl_timeout: Duration = timedelta(minutes=10)
-    dispatch_interval: Duration = timedelta(seconds=30)
+    crawl_timeout: Interval = timedelta(minutes=10)
+    dispatch_interval: Interval = timedelta(seconds=30)
 
 
 class CrawlSettings(Strict):
     user_agent: str = "Tocsin/0.1 (+https://github.com/tocsin-monitor/tocsin; human-rights early warning)"
     obey_robots: bool = True
-    download_timeout: Duration = timedelta(seconds=30)
+    download_timeout: Interval = timedelta(seconds=30)
     max_response_size: ByteSize = 10 * 2**20
     concurrent_per_domain: int = Field(2, ge=1, le=32)
     autothrottle: bool = True
@@ -63,7 +63,7 @@ class QuietHours(Strict):
 
 class RateLimit(Strict):
     count: int = Field(ge=1)
-    per: Duration
+    per: Interval
 
 
 class ChannelConfig(Strict):
@@ -83,17 +83,27 @@ class ChannelConfig(Strict):
 
 
 class AlertSettings(Strict):
-    dedup_window: Duration = timedelta(days=7)
+    dedup_window: Interval = timedelta(days=7)
     max_attempts: int = Field(8, ge=1)
-    retry_base: Duration = timedelta(seconds=30)
-    retry_max: Duration = timedelta(hours=1)
-    send_lease: Duration = Field(
+    retry_base: Interval = timedelta(seconds=30)
+    retry_max: Interval = timedelta(hours=1)
+    send_lease: Interval = Field(
         timedelta(minutes=5),
         description="a delivery left 'sending' by a crash is retried after this; the one message in flight "
                     "may then arrive twice",
     )
     removal_severity: Severity = Field(
         "warning", description="severity of `article_removed` alerts (a matched article deleted at its source)")
+    evidence_url: str | None = Field(
+        None, description="where exported evidence is published, with {alert} for the alert id, e.g. "
+                          "'https://archive.example.org/tocsin/alert-{alert}.warc.gz'; messages link to it")
+
+    @field_validator("evidence_url")
+    @classmethod
+    def _evidence_template(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith(("http://", "https://")) or "{alert}" not in value):
+            raise ValueError(f"expected an http(s) URL containing {{alert}}, got {value!r}")
+        return value
 
 
 class LogSettings(Strict):
@@ -115,14 +125,14 @@ class ServiceSettings(Strict):
     health_port: int = Field(default=8787, ge=0, le=65535,
                              description="0 picks a free port (see `tocsin status`)")
     max_concurrent_crawls: int = Field(default=4, ge=1, le=64)
-    reload_poll: Duration = Field(default=timedelta(seconds=2),
+    reload_poll: Interval = Field(default=timedelta(seconds=2),
                                   description="how often config files are checked")
     shutdown_grace: Duration = Field(default=timedelta(seconds=5),
                                      description="wait this long for crawls to stop")
-    standby_poll: Duration = Field(default=timedelta(seconds=5),
+    standby_poll: Interval = Field(default=timedelta(seconds=5),
                                    description="--standby: how often to try the lock")
-    heartbeat_interval: Duration = timedelta(seconds=10)
-    recheck_interval: Duration = Field(default=timedelta(minutes=30),
+    heartbeat_interval: Interval = timedelta(seconds=10)
+    recheck_interval: Interval = Field(default=timedelta(minutes=30),
                                        description="how often matched items are re-fetched for edits/deletions")
     housekeeping_at: ClockTime = Field(default=time(3, 30), description="daily, UTC")
     evidence_max_age: Duration = timedelta(days=365)

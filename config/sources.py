@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from config.schema import Strict
-from config.types import Duration
+from config.types import Duration, Interval
 
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 PROXY_SCHEMES = ("http://", "https://", "socks5://", "socks5h://", "socks4://")
@@ -29,10 +29,10 @@ class Selectors(Strict):
 
 
 class SourceSchedule(Strict):
-    interval: Duration | None = None
+    interval: Interval | None = None
     cron: str | None = Field(None, description="crontab expression in UTC, e.g. '*/15 * * * *'")
     jitter: Duration | None = None
-    timeout: Duration | None = None
+    timeout: Interval | None = None
 
 
 class SourceBase(Strict):

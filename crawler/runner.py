@@ -189,6 +189,8 @@ def judge_crawl(
     if int(stats.get("tocsin/not_public", 0)):
         return "failed", "the channel has no public preview (t.me redirected away from /s/)"
     if int(stats.get("response_received_count", 0)) == 0:
+        if reason := stats.get("tocsin/index_error"):  # one line naming the host and the cause
+            return "failed", str(reason)
         exc = _first_stat_suffix(stats, "downloader/exception_type_count/")
         return "failed", exc or f"no page could be fetched ({stats.get('finish_reason', 'no response')})"
     if found == 0 and not int(stats.get("tocsin/not_modified", 0)):
@@ -197,7 +199,7 @@ def judge_crawl(
         if int(stats.get("tocsin/index_unreadable", 0)) or int(stats.get("tocsin/feed_unreadable", 0)):
             return "failed", "the source's index (feed or sitemap) could not be parsed"
         if int(stats.get("tocsin/index_errors", 0)):
-            return "failed", "the source's index page could not be fetched"
+            return "failed", f"the source's index page could not be fetched: {stats.get('tocsin/index_error')}"
     errors = int(stats.get("log_count/ERROR", 0))
     if errors and not found and not stats.get("tocsin/items_seen"):
         return "failed", f"{errors} errors and no items (see the crawl log)"

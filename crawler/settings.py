@@ -26,6 +26,19 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.5
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy's list less DNS failures and refused connections: retrying those within one crawl only makes a
+# source without network take minutes to fail (crawler.failures.NOT_RETRIED); the next run tries again.
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.DownloadTimeoutError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectionLost",
+    "twisted.internet.error.ConnectError",  # (a refused connection is a DownloadConnectionRefusedError)
+    OSError,  # HttpCompressionMiddleware on an empty compressed body
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+]
+TWISTED_DNS_RESOLVER = "crawler.resolver.SpecialUseResolver"
 HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

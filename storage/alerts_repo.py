@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.models import Alert, Delivery, DeliveryAttempt, Item, Match
 
-# What people list and act on (removal: a matched article deleted at its source); digest|overflow are bundles.
-EVENT_KINDS = ("event", "operator", "removal")
+# What people list and act on: every alert kind but the bundles (digest|overflow are messages that carry
+# other alerts). removal: a matched article deleted at its source; surge|escalation: the trend analysis's.
+EVENT_KINDS = ("event", "removal", "surge", "escalation", "operator")
 OPEN_STATES = ("new", "updated", "acknowledged")
 FAILED_OUTCOMES = ("failed", "interrupted")  # attempts that count towards alerts.max_attempts
 # Deliveries the dispatcher is done with (``dead`` until someone runs `tocsin alerts retry`).
@@ -243,6 +244,14 @@ def due_deliveries(
         Delivery.status.in_(["pending", "sending", "overflow"]), Delivery.next_attempt_at <= now)
     if exclude_channels:
         query = query.where(Delivery.channel.not_in(list(exclude_channels)))
+    # Head-of-line per channel: while an older delivery to the same channel waits for its retry (it was
+    # tried, it failed, its backoff runs), newer ones wait behind it; other channels are not held. The
+    # waiting heads are few (an index range on status, next_attempt_at), so they are found first.
+    heads = (select(Delivery.channel, func.min(Delivery.id).label("head_id"))
+             .where(Delivery.status == "pending", Delivery.next_attempt_at > now, Delivery.attempts > 0)
+             .group_by(Delivery.channel).subquery())
+    query = query.outerjoin(heads, heads.c.channel == Delivery.channel).where(
+        or_(heads.c.head_id.is_(None), Delivery.id < heads.c.head_id))
     # Oldest first, so a channel that recovers gets its alerts in the order they were raised.
     return list(session.scalars(query.order_by(Delivery.id).limit(limit)))
 

@@ -57,7 +57,13 @@ def known_item_urls(session: Session, source_id: str) -> set[str]:
 
 @dataclass(frozen=True)
 class SourceHealth:
-    """One source's health as the operator sees it; ``problem`` is None when it is healthy."""
+    """One source's health as the operator sees it.
+
+    ``state`` is how its last runs went: ``failing`` (the last run failed, or it never succeeded),
+    ``degraded`` (the last run worked but lost articles: ``article_failures`` says which and why),
+    ``empty`` (``threshold`` runs in a row found no items) or ``ok``. ``problem`` is set once a state
+    other than ok has lasted ``threshold`` runs in a row: the service then tells the operator.
+    """
 
     source_id: str
     name: str
@@ -69,18 +75,49 @@ class SourceHealth:
     last_error: str | None
     consecutive_failures: int
     consecutive_empty_runs: int
+    consecutive_degraded_runs: int
     last_item_count: int
+    article_failures: dict[str, Any]
     health_alerted_at: datetime | None
-    problem: str | None  # failing|empty|None
+    state: str  # ok|degraded|failing|empty
+    problem: str | None  # failing|empty|degraded|None
+
+    @property
+    def failure_reasons(self) -> str:
+        return format_reasons(self.article_failures.get("reasons") or {})
 
     @property
     def description(self) -> str:
-        if self.problem == "failing":
-            return f"{self.consecutive_failures} failed runs in a row (last error: {self.last_error})"
-        if self.problem == "empty":
-            runs = self.consecutive_empty_runs
-            return f"{runs} runs in a row found no items (broken selector or dead feed?)"
+        """What is wrong, in one line (``healthy`` when nothing is)."""
+        if self.state == "failing":
+            if self.last_success_at is None:
+                runs = f"{self.consecutive_failures} failed run{'' if self.consecutive_failures == 1 else 's'}"
+                return f"has never crawled successfully ({runs}; last error: {self.last_error})"
+            in_a_row = "run" if self.consecutive_failures == 1 else "runs in a row"
+            return f"{self.consecutive_failures} failed {in_a_row} (last error: {self.last_error})"
+        if self.state == "degraded":
+            failed, requested = self.article_failures.get("failed", 0), self.article_failures.get("requested", 0)
+            of = f" of {requested}" if requested >= failed else ""
+            streak = (f" ({self.consecutive_degraded_runs} runs in a row)" if self.consecutive_degraded_runs > 1
+                      else "")
+            return f"{failed}{of} articles failed in the last run{streak}: {self.failure_reasons}"
+        if self.state == "empty":
+            return f"{self.consecutive_empty_runs} runs in a row found no items (broken selector or dead feed?)"
         return "healthy"
+
+
+def format_reasons(reasons: dict[str, int]) -> str:
+    """``HTTP 404 Not Found ×2; no answer from host within 30s ×1``, most frequent first."""
+    ordered = sorted(reasons.items(), key=lambda item: (-int(item[1]), item[0]))
+    return "; ".join(f"{why} ×{count}" for why, count in ordered)
+
+
+def article_failure_counts(stats: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """(articles requested, {reason: count}) from a crawl's stats (``tocsin/article_failures/<reason>``)."""
+    prefix = "tocsin/article_failures/"
+    reasons = {key[len(prefix):]: int(value) for key, value in stats.items()
+               if key.startswith(prefix) and int(value) > 0}
+    return int(stats.get("tocsin/articles_requested", 0)), reasons
 
 
 def finish_source_run(
@@ -99,7 +136,9 @@ def finish_source_run(
     """Close a run; ``items_found`` (items listed by the source, known or new) drives the empty-run count.
 
     A run whose index answered 304 Not Modified still lists what it listed last time: it keeps the
-    previous count instead of counting as empty (unless that count was already 0).
+    previous count instead of counting as empty (unless that count was already 0). A run that worked
+    but lost articles (``tocsin/article_failures/*`` in its stats) is degraded: the source keeps the
+    run's failures by reason and counts such runs in a row.
     """
     run = session.get_one(CrawlRun, run_id)
     source = session.get_one(Source, run.source_id)
@@ -108,22 +147,39 @@ def finish_source_run(
                      items_updated=items_updated, pages_fetched=pages_fetched, error=error, stats=stats)
     if status == "ok" and items_found == 0 and not_modified and count_before > 0:
         source.consecutive_empty_runs, source.last_item_count = empty_before, count_before
+    requested, reasons = article_failure_counts(stats or {})
+    if status == "ok":
+        failed = sum(reasons.values())
+        source.article_failures = {"requested": requested, "failed": failed, "reasons": reasons}
+        source.consecutive_degraded_runs = source.consecutive_degraded_runs + 1 if failed else 0
     session.flush()
 
 
+def _state(source: Source) -> str:
+    if source.consecutive_failures or (source.last_run_at is not None and source.last_success_at is None):
+        return "failing"
+    if source.consecutive_degraded_runs:
+        return "degraded"
+    return "ok"
+
+
 def _health(source: Source, threshold: int) -> SourceHealth:
-    problem = None
+    state, problem = _state(source), None
     if source.consecutive_failures >= threshold:
         problem = "failing"
     elif source.consecutive_empty_runs >= threshold:
-        problem = "empty"
+        state = problem = "empty"
+    elif source.consecutive_degraded_runs >= threshold:
+        problem = "degraded"
     return SourceHealth(
         source_id=source.id, name=source.name, kind=source.kind, url=source.url,
         last_run_at=source.last_run_at, last_success_at=source.last_success_at,
         last_error_at=source.last_error_at, last_error=source.last_error,
         consecutive_failures=source.consecutive_failures,
-        consecutive_empty_runs=source.consecutive_empty_runs, last_item_count=source.last_item_count,
-        health_alerted_at=source.health_alerted_at, problem=problem,
+        consecutive_empty_runs=source.consecutive_empty_runs,
+        consecutive_degraded_runs=source.consecutive_degraded_runs, last_item_count=source.last_item_count,
+        article_failures=dict(source.article_failures or {}),
+        health_alerted_at=source.health_alerted_at, state=state, problem=problem,
     )
 
 
@@ -135,13 +191,14 @@ def source_health(session: Session, threshold: int) -> dict[str, SourceHealth]:
 def unhealthy_sources(
     session: Session, threshold: int, *, source_ids: Collection[str] | None = None
 ) -> list[SourceHealth]:
-    """Sources that failed, or ran but found no items, ``threshold`` times in a row.
+    """Sources that failed, ran but found no items, or lost articles ``threshold`` times in a row.
 
     ``source_ids`` limits the answer to sources still configured and enabled. A source that recovers
     has its counters reset by the next good run (storage.repository.finish_crawl_run).
     """
     query = select(Source).where(or_(Source.consecutive_failures >= threshold,
-                                     Source.consecutive_empty_runs >= threshold))
+                                     Source.consecutive_empty_runs >= threshold,
+                                     Source.consecutive_degraded_runs >= threshold))
     if source_ids is not None:
         query = query.where(Source.id.in_(list(source_ids)))
     return [_health(s, threshold) for s in session.scalars(query.order_by(Source.id))]

@@ -83,6 +83,10 @@ class Source(Base):
     consecutive_empty_runs: Mapped[int] = mapped_column(default=0)
     last_item_count: Mapped[int] = mapped_column(default=0)
     health_alerted_at: Mapped[datetime | None]
+    # Runs in a row that worked but lost articles (HTTP 404, timeouts, bodies over the size limit, ...),
+    # and the last finished run's article failures: {"requested": n, "failed": m, "reasons": {why: count}}.
+    consecutive_degraded_runs: Mapped[int] = mapped_column(default=0, server_default="0")
+    article_failures: Mapped[dict[str, Any] | None]
 
 
 class CrawlRun(Base):

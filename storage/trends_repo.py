@@ -56,14 +56,19 @@ def _item_time_at_most(until: datetime) -> Any:
 
 def match_rows(session: Session, *, until: datetime, since: datetime | None = None,
                event_types: Collection[str] | None = None) -> list[MatchRow]:
-    """Matches of items published (else fetched) in ``[since, until]``, optionally of some event types."""
+    """Matches of items published (else fetched) in ``[since, until]``, optionally of some event types.
+
+    Matches in a dismissed alert are left out: a person said the alert was a false positive, so its
+    reports count in no trend, surge, ladder or case file.
+    """
     query = (
         select(Match.id, Match.item_id, Match.item_version, Match.event_type, Match.severity, Match.entities,
                Match.spans, Match.duplicate_of_item_id, Item.source_id, Item.url, Item.title, Item.lang,
                Item.published_at, Item.fetched_at, Source.tags)
         .join(Item, Item.id == Match.item_id)
         .outerjoin(Source, Source.id == Item.source_id)
-        .where(_item_time_at_most(until))
+        .outerjoin(Alert, Alert.id == Match.alert_id)
+        .where(_item_time_at_most(until), or_(Alert.id.is_(None), Alert.state != "dismissed"))
         .order_by(Match.id)
     )
     if since is not None:

@@ -23,6 +23,12 @@ SHARED = (REPO_ROOT / ".." / "shared").resolve()
 POSTGRES_ADMIN_URL = os.environ.get("TOCSIN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test keeps its last good configurations (config.last_good) in a fresh directory of its own."""
+    monkeypatch.setenv("TOCSIN_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared, or skip the test with the reason when it is absent (e.g. a user's clone)."""
     path = SHARED.joinpath(*parts)

@@ -7,7 +7,10 @@ their decoding and extraction run in worker processes (crawler.spiders.offload).
 Stats every spider keeps (the parent reads them from the child's last line):
 ``tocsin/items_found`` candidate items seen on the source, known or not (source health: 0 means a broken
 selector or dead feed); ``tocsin/not_modified`` index pages answered 304; ``tocsin/skipped_*`` why a
-page gave no item; ``tocsin/index_unreadable`` an index page that could not be parsed.
+page gave no item; ``tocsin/index_unreadable`` an index page that could not be parsed;
+``tocsin/articles_requested`` and ``tocsin/article_failures/<reason>`` the articles tried and those lost,
+by reason (source health: a run that lost articles is degraded); ``tocsin/index_error`` why an index page
+failed, one line naming the host (crawler.failures).
 """
 
 from __future__ import annotations
@@ -29,8 +32,13 @@ from twisted.python.failure import Failure
 from config.sources import SourceBase
 from crawler.encoding import decode_body
 from crawler.extract import ExtractionOverrides, block_text, canonicalize_url
+from crawler.failures import describe_failure
 from crawler.spiders.offload import PageJob, PageProcessor, PageResult, auto_workers
 from storage.records import ItemRecord, SnapshotRecord
+
+# How a skipped article counts among the source's article failures (its precise reason is logged).
+SKIP_REASONS = {"skipped_binary": "not a text page (binary or unreadable body)",
+                "skipped_empty": "no article text could be extracted"}
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,14 @@ class ExtractingSpider(scrapy.Spider):
         self.stat(key)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("tocsin/last_skip_reason", f"{url}: {reason}")
+        self.stat(f"article_failures/{SKIP_REASONS.get(key, reason)}")
         self.logger.warning("skipped %s: %s", url, reason)
+
+    def describe(self, failure: Failure) -> str:
+        """The failure as one line naming the host and the cause (crawler.failures)."""
+        assert self.crawler.settings is not None
+        return describe_failure(failure, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"),
+                                timeout=self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT"))
 
     def overrides_for(self, source: SourceBase) -> ExtractionOverrides:
         if source.id not in self._overrides:
@@ -213,7 +228,11 @@ class SourceSpider(ExtractingSpider):
         self.stat("index_errors")
         if isinstance(failure.value, HttpError):
             self.stat(f"index_http_status/{failure.value.response.status}")
-        self.logger.error("index page failed: %s", failure.getErrorMessage())
+        reason = self.describe(failure)
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("tocsin/index_error", reason)
+        url = getattr(getattr(failure, "request", None), "url", self.source.url)
+        self.logger.error("index page failed: %s: %s", url, reason)
 
     def found(self, count: int = 1) -> None:
         self.stat("items_found", count)
@@ -235,6 +254,7 @@ class SourceSpider(ExtractingSpider):
             self.stat("skipped_over_limit")
             return False
         self.items_requested += 1
+        self.stat("articles_requested")
         self.known_urls.add(url)
         return True
 
@@ -245,7 +265,10 @@ class SourceSpider(ExtractingSpider):
     def article_failed(self, failure: Failure) -> None:
         self.incomplete = True
         self.stat("article_errors")
-        self.logger.warning("article fetch failed: %s", failure.getErrorMessage())
+        reason = self.describe(failure)
+        self.stat(f"article_failures/{reason}")
+        url = getattr(getattr(failure, "request", None), "url", "")
+        self.logger.warning("article fetch failed: %s: %s", url, reason)
 
     async def parse_article(self, response: Response, fallbacks: dict[str, Any]) -> AsyncIterator[ItemRecord]:
         record = await self.article_record(response, fallbacks)

@@ -16,6 +16,7 @@ from monitor.delivery.channels import channel_for
 from monitor.delivery.compose import alert_item_rows
 from monitor.delivery.dispatch import dispatch_due
 from monitor.messages import AlertView
+from monitor.messages.text import clean_block, clean_line, format_value, format_when
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, utcnow
 
@@ -52,15 +53,19 @@ def alerts_list(
     as_json: JsonOption = False,
 ) -> None:
     """List alerts, newest first."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         alerts = repo.list_alerts(session, state=state, failed=failed, limit=limit)
         if as_json:
             print_json([{**alert_dict(a), "sources": repo.alert_source_count(session, a.id)} for a in alerts])
             return
-        table = Table("id", "severity", "event", "subject", "sources", "state", "title")
+        table = Table()
+        for name in ("id", "kind", "severity", "event", "subject", "sources", "state", "title"):
+            # What a command needs (the id) and the short words never wrap; subject and title give way.
+            table.add_column(name, no_wrap=name in ("id", "kind", "severity", "sources"),
+                             ratio=2 if name == "title" else None)
         for a in alerts:
             state_text = a.state if a.state != "dismissed" else f"dismissed: {short(a.dismiss_reason, 30)}"
-            cells = (str(a.id), a.severity, a.event_type, short(a.subject, 30),
+            cells = (str(a.id), a.kind, a.severity, a.event_type, short(a.subject, 30),
                      str(repo.alert_source_count(session, a.id)), state_text, short(a.title, 60))
             table.add_row(*(Text(cell) for cell in cells))  # scraped text is never rich markup
         console.print(table)
@@ -69,7 +74,7 @@ def alerts_list(
 @alerts_app.command("show")
 def alerts_show(alert_id: int, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show one alert with its sources, deliveries and every delivery attempt."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise fail(f"no alert {alert_id}")
@@ -82,24 +87,55 @@ def alerts_show(alert_id: int, config: ConfigOption = None, as_json: JsonOption 
         if as_json:
             print_json(data)
             return
-        header = Text(f"#{alert.id} [{alert.severity.upper()}] {alert.title}", style="bold")
-        console.print(header + Text(f" ({alert.state})"), highlight=False)  # Text: scraped titles are never markup
-        if alert.dismiss_reason:
-            console.print(f"  dismissed: {alert.dismiss_reason}", highlight=False, markup=False)
-        for row in data["items"]:
-            if row.get("removal_reason"):
-                why = f"removed {row['removed_at']:%Y-%m-%d %H:%M} UTC: {row['removal_reason']}"
-            else:
-                why = f"rule {row['rule']}" + (f", copy of item {row['copy_of']}" if row["copy_of"] else "")
-            console.print(f"  • {row['source']}: {row['title']} — {row['url']} ({why})", highlight=False,
-                          markup=False)
-        for d in alert.deliveries:
-            error = f" — {d.last_error}" if d.last_error else ""
-            console.print(f"  → {d.channel} ({d.kind}): {d.status} after {d.attempts} attempt(s){error}",
-                          highlight=False, markup=False)
-            for a in d.attempt_log:
-                console.print(f"      #{a.number} {a.started_at:%Y-%m-%d %H:%M:%S} {a.outcome}"
-                              + (f": {a.error}" if a.error else ""), highlight=False, markup=False)
+        _print_alert(alert, data["items"])
+
+
+def _line(*parts: tuple[str, str] | str) -> None:
+    """One line of scraped and our own text: never rich markup, never highlighted."""
+    console.print(Text.assemble(*parts), highlight=False, soft_wrap=True)
+
+
+def _print_alert(alert: Alert, items: list[dict[str, Any]]) -> None:
+    """``tocsin alerts show``: what happened, to whom, from which sources (with the words that fired), and
+    where it was sent."""
+    about = f" · {alert.subject}" if alert.subject else ""
+    _line((f"#{alert.id} {alert.severity.upper()} {alert.kind} {alert.event_type}{about}", "bold"),
+          f" ({alert.state})")
+    _line(("  " + alert.title, "bold"))
+    if alert.dismiss_reason:
+        _line(f"  dismissed: {alert.dismiss_reason}")
+    facts = [f"first seen {format_when(alert.first_seen_at)}", f"last seen {format_when(alert.last_seen_at)}"]
+    if rule := (alert.details or {}).get("rule"):
+        facts.insert(0, f"rule {rule}")
+    _line("  " + " · ".join(facts))
+    entities = (alert.details or {}).get("entities")
+    for key, value in (entities.items() if isinstance(entities, dict) else ()):
+        if shown := format_value(value):
+            _line(f"  {key}: {shown}")
+    if alert.summary:
+        for paragraph in clean_block(alert.summary).split("\n"):
+            _line("  " + paragraph if paragraph else "")
+    if items:
+        _line(("Sources", "bold"), f" ({len({row['item'] for row in items})})")
+    for row in items:
+        when = format_when(row.get("published_at") or row.get("removed_at"))
+        meta = ", ".join(p for p in (row.get("lang") or "", when) if p)
+        _line(f"  • {row['source']}: {clean_line(row['title'])}" + (f" ({meta})" if meta else ""))
+        _line(f"    {row['url']}")
+        if row.get("removal_reason"):
+            _line(f"    removed: {row['removal_reason']}")
+        else:
+            _line(f"    rule {row['rule']}" + (f", copy of item {row['copy_of']}" if row["copy_of"] else ""))
+        if cut := row.get("excerpt"):
+            _line("    “", cut["before"], (cut["trigger"], "bold reverse"), cut["after"], "”")
+    if alert.deliveries:
+        _line(("Deliveries", "bold"))
+    for d in alert.deliveries:
+        error = f" — {d.last_error}" if d.last_error else ""
+        _line(f"  → {d.channel} ({d.kind}): {d.status} after {d.attempts} attempt(s){error}")
+        for a in d.attempt_log:
+            error = f": {a.error}" if a.error else ""
+            _line(f"      #{a.number} {a.started_at:%Y-%m-%d %H:%M:%S} {a.outcome}{error}")
 
 
 @alerts_app.command("ack")

@@ -57,7 +57,7 @@ def cases_list(
     as_json: JsonOption = False,
 ) -> None:
     """Watched people with a case file, highest risk first."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         rows = case_files(session, min_rank=2 if at_risk else 0)
         if as_json:
             print_json([case_dict(c) for c in rows])
@@ -88,7 +88,7 @@ def where(details: dict[str, Any]) -> str:
 @cases_app.command("show")
 def cases_show(person: str, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """A person's risk level and timeline, each event with the outlets that reported it."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         case = find_case_file(session, person)
         if case is None:
             raise fail(f"no case file for {person!r} (see `tocsin cases list`)")
@@ -112,7 +112,7 @@ def cases_show(person: str, config: ConfigOption = None, as_json: JsonOption = F
 @cases_app.command("proposals")
 def cases_proposals(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Names not on the watchlist that keep appearing in death-sentence or transfer reports."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         rows = proposals(session)
         if as_json:
             print_json([{"name": p.name, "events": p.event_types, "items": p.item_ids, "sources": p.source_ids,
@@ -157,7 +157,7 @@ def trends(
 ) -> None:
     """A surge series as a table (or a chart): counts against the baseline, with alerts marked."""
     moment = _now(now)
-    with open_app(config) as app:
+    with open_app(config, read_only=True) as app:
         settings = early_warning_settings(app.config)
         with app.database.read() as session:
             try:
@@ -169,7 +169,8 @@ def trends(
 
         plot_trend(view, plot)
         marked = sum(1 for r in view.rows if r.alert)
-        console.print(f"wrote {escape(str(plot))} ({len(view.rows)} {view.unit}s, {marked} "
+        drawn = f"{len(view.rows)} {view.unit}{'' if len(view.rows) == 1 else 's'}"
+        console.print(f"wrote {escape(str(plot))} ({drawn}, {marked} "
                       f"alert{'' if marked == 1 else 's'} marked)", highlight=False)
         return
     if as_json:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from monitor.service.app import App
 
@@ -32,8 +33,13 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 @contextmanager
-def open_app(config: Path | None, *, upgrade: bool = True) -> Iterator[App]:
-    app = App.open(config, upgrade=upgrade)
+def open_app(config: Path | None, *, upgrade: bool = True, read_only: bool = False) -> Iterator[App]:
+    """The app for one command. ``read_only`` (commands that only read the database): while a config file
+    is broken, run on the last good configuration and say so on stderr."""
+    app = App.open(config, upgrade=upgrade, read_only=read_only)
+    if app.config.fallback:
+        err_console.print(Text.assemble(("warning: ", "bold yellow"), app.config.fallback), highlight=False,
+                          soft_wrap=True)
     try:
         yield app
     finally:

@@ -16,6 +16,7 @@ from crawler.runner import CrawlOutcome
 from monitor.cli.common import console
 from monitor.demo import DEMO_SITE
 from monitor.demo.server import SiteServer
+from monitor.messages.text import first_excerpt
 from monitor.service.app import App
 from monitor.service.crawl_round import run_round
 from storage.alerts_repo import count_alerts
@@ -79,15 +80,9 @@ def _evidence(alert: Alert, width: int = 90) -> list[Text]:
         line.append(f"{item.source.name if item.source else item.source_id}: ", style="bold")
         line.append(item.title or item.url)
         line.append(f"\n    {item.url}", style="dim")
-        spans = [s for s in match.spans if isinstance(s, list) and len(s) == 2]
-        if spans:
-            start, end = spans[0]
-            left, right = max(0, start - width // 2), min(len(item.text), end + width // 2)
-            snippet = Text("\n    …")
-            snippet.append(" ".join(item.text[left:start].split()))
-            snippet.append(" " + " ".join(item.text[start:end].split()) + " ", style="bold reverse")
-            snippet.append(" ".join(item.text[end:right].split()) + "…")
-            line.append(snippet)
+        cut = first_excerpt(item.title or "", item.text or "", list(match.spans or []), context=width // 2)
+        if cut is not None:  # the trigger whole, the words around it as published
+            line.append(Text.assemble("\n    ", cut.before, (cut.trigger, "bold reverse"), cut.after))
         lines.append(line)
     return lines
 

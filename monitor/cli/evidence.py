@@ -25,7 +25,7 @@ def evidence_export(
     """Export items' stored responses (every version, and the removal) as a WARC archivists can verify."""
     if bool(item) == (alert is not None):
         raise fail("give item id(s) or --alert ID (one of the two)")
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         try:
             ids = list(item or []) if alert is None else alert_item_ids(session, alert)
             if not ids:

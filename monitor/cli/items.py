@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
+from monitor.messages.text import first_excerpt, format_value, format_when
 from storage.alerts_repo import item_matches
 from storage.models import Item
 from storage.repository import list_items
@@ -37,7 +39,7 @@ def items_list(
     as_json: JsonOption = False,
 ) -> None:
     """List stored items, newest first."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         items = list_items(session, source_id=source, limit=limit)
         if as_json:
             print_json([item_dict(i) for i in items])
@@ -45,14 +47,14 @@ def items_list(
         table = Table("id", "source", "lang", "published", "title")
         for item in items:
             published = f"{item.published_at:%Y-%m-%d}" if item.published_at else ""
-            table.add_row(str(item.id), item.source_id, item.lang or "", published, short(item.title, 70))
+            table.add_row(str(item.id), item.source_id, item.lang or "", published, Text(short(item.title, 70)))
         console.print(table)
 
 
 @items_app.command("show")
 def items_show(item_id: int, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show one item: metadata, text, and the rules that matched it."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         item = session.get(Item, item_id)
         if item is None:
             raise fail(f"no item {item_id}")
@@ -63,14 +65,23 @@ def items_show(item_id: int, config: ConfigOption = None, as_json: JsonOption = 
         if as_json:
             print_json(data)
             return
-        console.print(f"[bold]{item.title}[/]", highlight=False)
-        console.print(f"{item.url}\nsource {item.source_id} · lang {item.lang} · published {item.published_at} "
-                      f"· version {item.version} · {item.status}", highlight=False)
+        # Scraped text is printed as Text: a title like "[bold]" is shown, never taken as markup.
+        console.print(Text(item.title, style="bold"), highlight=False)
+        console.print(Text(f"{item.url}\nsource {item.source_id} · lang {item.lang or '-'} · published "
+                           f"{format_when(item.published_at) or 'unknown'} · version {item.version} · "
+                           f"{item.status}"), highlight=False)
         console.print()
         console.print(item.text, highlight=False, markup=False)
-        for m in data["matches"]:
-            console.print(f"[yellow]match[/] {m['rule']} → {m['event']} ({m['severity']}) {m['entities']}",
-                          highlight=False)
+        for m in matches:
+            line = Text.assemble(("match ", "yellow"), f"{m.rule_id} → {m.event_type} ({m.severity})",
+                                 f" · alert {m.alert_id}" if m.alert_id else "")
+            console.print(line, highlight=False)
+            for key, value in (m.entities or {}).items():
+                if shown := format_value(value):
+                    console.print(Text(f"    {key}: {shown}"), highlight=False)
+            if cut := first_excerpt(item.title, item.text, list(m.spans or [])):
+                console.print(Text.assemble("    “", cut.before, (cut.trigger, "bold reverse"), cut.after, "”"),
+                              highlight=False)
 
 
 @items_app.command("export")
@@ -81,7 +92,7 @@ def items_export(
     limit: Annotated[int, typer.Option(help="at most this many items")] = 100_000,
 ) -> None:
     """Export items as JSON lines (the same shape `tocsin match --input` reads)."""
-    with open_app(config) as app, app.database.read() as session:
+    with open_app(config, read_only=True) as app, app.database.read() as session:
         items = list_items(session, source_id=source, limit=limit)
         out = output.open("w", encoding="utf-8") if output else sys.stdout
         try:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from config.errors import ConfigError
 from config.loader import DEFAULTS_DIR, load_config
@@ -18,6 +19,7 @@ from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app
 from monitor.delivery.notify import redact, validate_channel_url
 from monitor.service.crawl_round import run_round
 from storage import migrate
+from storage.crawl_repo import article_failure_counts, format_reasons
 from storage.db import Database
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -65,10 +67,7 @@ def crawl(
 
         def _progress(outcome: CrawlOutcome) -> None:
             if not as_json:
-                mark = "[green]ok[/]" if outcome.ok else f"[red]{outcome.status}[/]"
-                console.print(f"  {outcome.source_id}: {mark} {len(outcome.new_item_ids)} new, "
-                              f"{len(outcome.updated_item_ids)} updated"
-                              + (f" — {outcome.error}" if outcome.error else ""), highlight=False)
+                console.print(progress_line(outcome), highlight=False)
 
         if not as_json:
             console.print(f"crawling {len(chosen)} source(s)" + (", then re-checking matched articles…"
@@ -77,7 +76,8 @@ def crawl(
     removal_alerts = [r.alert_id for r in report.removals if r.created]
     summary: dict[str, Any] = {
         "crawls": [{"source": c.source_id, "status": c.status, "new": len(c.new_item_ids),
-                    "updated": len(c.updated_item_ids), "error": c.error} for c in report.crawls],
+                    "updated": len(c.updated_item_ids), "error": c.error,
+                    "article_failures": article_failure_counts(c.stats)[1]} for c in report.crawls],
         "recheck": _recheck_summary(report.recheck),
         "items_matched": report.processing.items,
         "matches": report.processing.matches,
@@ -100,6 +100,22 @@ def crawl(
     recheck_failed = report.recheck is not None and report.recheck.status != "ok"
     if recheck_failed or any(not c.ok for c in report.crawls):
         raise typer.Exit(1)
+
+
+def progress_line(outcome: CrawlOutcome) -> Text:
+    """``  hrana: degraded 3 new, 0 updated — 2 of 5 articles failed: HTTP 404 Not Found ×2``."""
+    requested, reasons = article_failure_counts(outcome.stats)
+    failed = sum(reasons.values())
+    if not outcome.ok:
+        mark, style, detail = outcome.status, "red", outcome.error or ""
+    elif failed:
+        of = f" of {requested}" if requested >= failed else ""
+        mark, style, detail = "degraded", "yellow", f"{failed}{of} articles failed: {format_reasons(reasons)}"
+    else:
+        mark, style, detail = "ok", "green", ""
+    return Text.assemble(f"  {outcome.source_id}: ", (mark, style),
+                         f" {len(outcome.new_item_ids)} new, {len(outcome.updated_item_ids)} updated",
+                         f" — {detail}" if detail else "")
 
 
 def _recheck_summary(outcome: RecheckOutcome | None) -> dict[str, Any] | None:

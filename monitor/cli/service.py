@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from monitor.cli.common import ConfigOption, JsonOption, console, open_app, print_json, short
+from monitor.cli.sources import STATE_STYLES
 from monitor.service.run import run_service
 from monitor.service.status import status_report
 from storage.models import utcnow
@@ -51,7 +53,7 @@ def _span(seconds: int) -> str:
 
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show whether the service runs, each source's health and next run, the alert queue, recent alerts."""
-    with open_app(config, upgrade=False) as app, app.database.read() as session:
+    with open_app(config, upgrade=False, read_only=True) as app, app.database.read() as session:
         report = status_report(app, session)
     if as_json:
         print_json(report)
@@ -94,20 +96,16 @@ def _print_status(report: dict[str, Any]) -> None:
             highlight=False,
             markup=True,
         )
-    table = Table(
-        "source", "last success", "last error", "items", "last run", "next run", title="Sources"
-    )
+    table = Table(title="Sources")
+    for name in ("source", "state", "last success", "what is wrong", "items", "last run", "next run"):
+        table.add_column(name, no_wrap=name in ("source", "state"))
     for row in report["sources"]:
-        error = (
-            f"{_ago(row['last_error_at'])}: {short(row['last_error'], 40)}"
-            if row["last_error"]
-            else ""
-        )
         next_run = "disabled" if not row["enabled"] else _when_next(row["next_run"])
         table.add_row(
-            row["id"],
+            Text(row["id"]),
+            Text(row["state"], style=STATE_STYLES.get(row["state"], "")),
             _ago(row["last_success"]),
-            error,
+            Text(short(row["problem"], 80)),
             str(row["items"]),
             str(row["items_last_run"]),
             next_run,

@@ -14,6 +14,8 @@ from config.types import format_duration
 from monitor.cli.common import ConfigOption, JsonOption, console, open_app, print_json, short
 from storage.crawl_repo import SourceHealth, source_health
 
+STATE_STYLES = {"ok": "green", "degraded": "yellow", "failing": "bold red", "empty": "bold red",
+                "never run": "yellow", "disabled": "dim"}
 sources_app = typer.Typer(help="Configured sources and their health.", no_args_is_help=True)
 
 
@@ -34,11 +36,12 @@ def source_dict(source: SourceBase, default_schedule: str) -> dict[str, Any]:
 
 
 def health_state(source: SourceBase, health: SourceHealth | None) -> str:
+    """disabled, never run, or the source's own state: ok, degraded, failing or empty."""
     if not source.enabled:
         return "disabled"
     if health is None or health.last_run_at is None:
         return "never run"
-    return "unhealthy" if health.problem else "ok"
+    return health.state
 
 
 def status_dict(source: SourceBase, health: SourceHealth | None) -> dict[str, Any]:
@@ -49,8 +52,14 @@ def status_dict(source: SourceBase, health: SourceHealth | None) -> dict[str, An
             "last_run": health.last_run_at, "last_success": health.last_success_at,
             "last_error_at": health.last_error_at, "last_error": health.last_error,
             "consecutive_failures": health.consecutive_failures,
-            "consecutive_empty_runs": health.consecutive_empty_runs, "items_last_run": health.last_item_count,
-            "problem": health.description if health.problem else None,
+            "consecutive_empty_runs": health.consecutive_empty_runs,
+            "consecutive_degraded_runs": health.consecutive_degraded_runs,
+            "items_last_run": health.last_item_count,
+            "articles_requested": health.article_failures.get("requested", 0),
+            "articles_failed": health.article_failures.get("failed", 0),
+            "article_failures": dict(health.article_failures.get("reasons") or {}),
+            "problem": health.description if health.state != "ok" else None,
+            "operator_alerted": health.problem is not None,
         })
     return row
 
@@ -58,13 +67,18 @@ def status_dict(source: SourceBase, health: SourceHealth | None) -> dict[str, An
 @sources_app.command("list")
 def sources_list(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """List the configured sources (``sources.yaml``)."""
-    with open_app(config, upgrade=False) as app:
+    with open_app(config, upgrade=False, read_only=True) as app:
         default = f"every {format_duration(app.config.settings.schedule.interval)}"
         rows = [source_dict(s, default) for s in app.config.sources]
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "kind", "lang", "tags", "enabled", "schedule", "url / note")
+    table = Table()
+    for name in ("id", "kind", "lang", "tags", "enabled", "schedule", "url / note"):
+        # The id is what `--source` needs: never wrapped or cut; the URL and note give way (folded).
+        last = name == "url / note"
+        table.add_column(name, no_wrap=name in ("id", "kind", "lang", "enabled"),
+                         overflow="fold" if last else "ellipsis", ratio=3 if last else None)
     for row in rows:
         detail = row["url"] if row["enabled"] or not row["note"] else f"{row['url']}\n{row['note']}"
         table.add_row(Text(row["id"]), row["kind"], Text(row["lang"] or "-"), Text(", ".join(row["tags"])),
@@ -75,7 +89,7 @@ def sources_list(config: ConfigOption = None, as_json: JsonOption = False) -> No
 @sources_app.command("status")
 def sources_status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Health of each source: last success and error, failures in a row, items found per run."""
-    with open_app(config) as app:
+    with open_app(config, read_only=True) as app:
         threshold = app.config.settings.crawl.unhealthy_after
         with app.database.read() as session:
             health = source_health(session, threshold)
@@ -83,18 +97,19 @@ def sources_status(config: ConfigOption = None, as_json: JsonOption = False) -> 
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "state", "last run", "last success", "fails", "empty", "items", "last error / problem")
-    styles = {"ok": "green", "unhealthy": "bold red", "never run": "yellow", "disabled": "dim"}
+    table = Table()
+    for name in ("id", "state", "last run", "last success", "items", "what is wrong"):
+        table.add_column(name, no_wrap=name in ("id", "state"), ratio=3 if name == "what is wrong" else None)
     for row in rows:
-        problem = row.get("problem") or (row.get("last_error") if row.get("consecutive_failures") else "") or ""
-        table.add_row(Text(row["id"]), Text(row["state"], style=styles.get(row["state"], "")),
+        table.add_row(Text(row["id"]), Text(row["state"], style=STATE_STYLES.get(row["state"], "")),
                       _when(row.get("last_run")), _when(row.get("last_success")),
-                      str(row.get("consecutive_failures", "")), str(row.get("consecutive_empty_runs", "")),
-                      str(row.get("items_last_run", "")), Text(short(problem, 70)))
+                      str(row.get("items_last_run", "")), Text(row.get("problem") or ""))
     console.print(table)
-    unhealthy = sum(row["state"] == "unhealthy" for row in rows)
-    if unhealthy:
-        console.print(Text(f"{unhealthy} source(s) unhealthy (after {threshold} bad runs in a row)", style="red"))
+    alerted = [row["id"] for row in rows if row.get("operator_alerted")]
+    if alerted:
+        runs = "run" if threshold == 1 else "runs"
+        console.print(Text(f"{len(alerted)} source(s) not ok for {threshold} {runs} in a row (the operator is "
+                           f"alerted): {', '.join(alerted)}", style="red"))
 
 
 def register(app: typer.Typer) -> None:

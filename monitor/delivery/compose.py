@@ -13,7 +13,7 @@ from monitor.alerts.removals import KIND as REMOVAL_KIND
 from monitor.alerts.routing import BUNDLE_KINDS
 from monitor.delivery.channels import Channel, OutgoingMessage, View
 from monitor.messages import AlertView, DigestView, OverflowView, SourceRef
-from monitor.messages.text import format_when
+from monitor.messages.text import first_excerpt, format_when
 from storage import alerts_repo as repo
 from storage.models import Alert, Delivery, Item
 
@@ -74,11 +74,13 @@ def removed_article(session: Session, alert: Alert) -> RemovedArticle | None:
 def alert_item_rows(session: Session, alert: Alert) -> list[dict[str, Any]]:
     """Every item behind an alert, for ``tocsin alerts show`` (and ``--json``): its matched reports, oldest
     first, then the removed article of a removal alert (with when and why it was found gone)."""
-    rows: list[dict[str, Any]] = [
-        {"item": m.item_id, "rule": m.rule_id, "url": m.item.url, "title": m.item.title,
-         "source": _source_name(m.item), "copy_of": m.duplicate_of_item_id}
-        for m in sorted(alert.matches, key=lambda m: m.id)
-    ]
+    rows: list[dict[str, Any]] = []
+    for m in sorted(alert.matches, key=lambda m: m.id):
+        cut = first_excerpt(m.item.title or "", m.item.text or "", list(m.spans or []))
+        rows.append({"item": m.item_id, "rule": m.rule_id, "url": m.item.url, "title": m.item.title,
+                     "source": _source_name(m.item), "copy_of": m.duplicate_of_item_id,
+                     "lang": m.item.lang, "published_at": m.item.published_at,
+                     "excerpt": {"before": cut.before, "trigger": cut.trigger, "after": cut.after} if cut else None})
     removed = removed_article(session, alert)
     if removed is not None:
         rows.append({"item": removed.item.id, "rule": None, "url": removed.item.url,
@@ -113,7 +115,9 @@ def alert_sources(session: Session, alert: Alert) -> tuple[list[SourceRef], int]
     return sources, max(0, len(ordered) - MAX_SOURCES_SHOWN)
 
 
-def alert_view(session: Session, alert: Alert, *, is_update: bool = False) -> AlertView:
+def alert_view(session: Session, alert: Alert, *, is_update: bool = False,
+               evidence_url: str | None = None) -> AlertView:
+    """The message view of a stored alert; ``evidence_url`` is ``alerts.evidence_url`` (``{alert}``: its id)."""
     sources, more = alert_sources(session, alert)
     summary = alert.summary
     if more:
@@ -131,40 +135,45 @@ def alert_view(session: Session, alert: Alert, *, is_update: bool = False) -> Al
         summary=summary,
         entities=entities,
         sources=sources,
-        evidence_url=None,
+        evidence_url=template.format(alert=alert.id) if (template := evidence_url) and sources else None,
         first_seen=alert.first_seen_at,
         last_seen=alert.last_seen_at,
         is_update=is_update,
+        # A removal alert's summary names its own export command (the article's versions and the gone page).
+        evidence_command=(f"tocsin evidence export --alert {alert.id} -o alert-{alert.id}.warc.gz"
+                          if sources and alert.kind != REMOVAL_KIND else None),
     )
 
 
-def _member_views(session: Session, bundle_id: int) -> list[AlertView]:
+def _member_views(session: Session, bundle_id: int, evidence_url: str | None = None) -> list[AlertView]:
     members: list[Delivery] = repo.bundle_members(session, bundle_id)
     seen: dict[int, AlertView] = {}
     for delivery in members:
         if delivery.alert_id not in seen and delivery.alert.state != "dismissed":
-            seen[delivery.alert_id] = alert_view(session, delivery.alert, is_update=delivery.kind == "update")
+            seen[delivery.alert_id] = alert_view(session, delivery.alert, is_update=delivery.kind == "update",
+                                                 evidence_url=evidence_url)
     return list(seen.values())
 
 
-def digest_view(session: Session, bundle: Alert) -> DigestView:
+def digest_view(session: Session, bundle: Alert, evidence_url: str | None = None) -> DigestView:
     start = datetime.fromisoformat(str(bundle.details["period_start"]))
     end = datetime.fromisoformat(str(bundle.details["period_end"]))
-    return DigestView(period_start=start, period_end=end, alerts=_member_views(session, bundle.id))
+    return DigestView(period_start=start, period_end=end, alerts=_member_views(session, bundle.id, evidence_url))
 
 
-def overflow_view(session: Session, bundle: Alert, channel: str) -> OverflowView:
-    return OverflowView(channel=channel, suppressed=_member_views(session, bundle.id))
+def overflow_view(session: Session, bundle: Alert, channel: str, evidence_url: str | None = None) -> OverflowView:
+    return OverflowView(channel=channel, suppressed=_member_views(session, bundle.id, evidence_url))
 
 
-def outgoing_messages(session: Session, delivery: Delivery, channel: Channel) -> list[OutgoingMessage]:
+def outgoing_messages(session: Session, delivery: Delivery, channel: Channel, *,
+                      evidence_url: str | None = None) -> list[OutgoingMessage]:
     """What to send for ``delivery``: its alert, digest or rate-limit summary, rendered by its channel."""
     alert = delivery.alert
     view: View
     if alert.kind not in BUNDLE_KINDS:
-        view = alert_view(session, alert, is_update=delivery.kind == "update")
+        view = alert_view(session, alert, is_update=delivery.kind == "update", evidence_url=evidence_url)
     elif alert.kind == "digest":
-        view = digest_view(session, alert)
+        view = digest_view(session, alert, evidence_url)
     else:
-        view = overflow_view(session, alert, delivery.channel)
+        view = overflow_view(session, alert, delivery.channel, evidence_url)
     return channel.render(view)

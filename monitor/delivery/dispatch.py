@@ -200,7 +200,8 @@ class _Run:
         session.flush()
         channel = channel_for(url)
         try:
-            messages, problem = outgoing_messages(session, delivery, channel), None
+            messages = outgoing_messages(session, delivery, channel, evidence_url=self.settings.evidence_url)
+            problem = None
         except Exception as exc:  # a template bug must fail this delivery, not the dispatcher
             log.exception("could not render delivery %d", delivery.id)
             messages, problem = [], f"could not render the message: {type(exc).__name__}: {exc}"

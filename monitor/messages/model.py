@@ -38,6 +38,7 @@ class AlertModel:
     entities: list[tuple[str, str]]
     sources: list[SourceLine]
     evidence_href: str | None
+    evidence_command: str
     first_seen: str
     last_seen: str
     is_update: bool
@@ -87,6 +88,7 @@ def alert_model(alert: AlertView) -> AlertModel:
         entities=[(k, v) for k, v in entities if k and v],
         sources=[_source_line(s) for s in alert.sources],
         evidence_href=safe_href(alert.evidence_url),
+        evidence_command=clean_line(alert.evidence_command),
         first_seen=format_when(alert.first_seen),
         last_seen=format_when(alert.last_seen),
         is_update=alert.is_update,

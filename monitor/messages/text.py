@@ -9,6 +9,7 @@ Persian text, ZWNJ, emoji and the plain LRM/RLM/ALM marks are kept as they are.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -110,3 +111,56 @@ def format_value(value: object) -> str:
     if isinstance(value, datetime):
         return format_when(value)
     return clean_line(str(value))
+
+
+_LINE_BREAKS = re.compile(r"[^\S\n]*\n\s*")
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The words around a rule's trigger, as published: ``before`` and ``after`` start or end with "…"
+    where the text goes on. Only line breaks become spaces; every other character (spaces, ZWNJ,
+    punctuation) is the source's own."""
+
+    before: str
+    trigger: str
+    after: str
+
+    def __str__(self) -> str:
+        return f"{self.before}{self.trigger}{self.after}"
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKS.sub(" ", strip_controls(text))
+
+
+def excerpt(text: str, start: int, end: int, *, context: int = 80) -> Excerpt | None:
+    """The trigger ``text[start:end]`` whole, with about ``context`` characters either side, cut at word
+    boundaries; None when the span is not inside the text (an edited item's old offsets)."""
+    if not 0 <= start < end <= len(text):
+        return None
+    left, right = max(0, start - context), min(len(text), end + context)
+    if left > 0:
+        space = next((i for i in range(left, start) if text[i].isspace()), None)
+        left = space + 1 if space is not None else left
+    if right < len(text):
+        space = next((i for i in range(right - 1, end - 1, -1) if text[i].isspace()), None)
+        right = space if space is not None else right
+    before = _one_line(text[left:start])
+    after = _one_line(text[end:right])
+    return Excerpt(("… " if left > 0 else "") + before.lstrip(), _one_line(text[start:end]),
+                   after.rstrip() + (" …" if right < len(text) else ""))
+
+
+def first_excerpt(title: str, text: str, spans: list[object], *, context: int = 80) -> Excerpt | None:
+    """The excerpt of a match's first span in the text (``[start, end]``), else in the title
+    (``["title", start, end]``); None when it has no usable span."""
+    text_spans = [s for s in spans if isinstance(s, list | tuple) and len(s) == 2]
+    title_spans = [s[1:] for s in spans if isinstance(s, list | tuple) and len(s) == 3 and s[0] == "title"]
+    for source, found in ((text, text_spans), (title, title_spans)):
+        for start, end in found:
+            if isinstance(start, int) and isinstance(end, int):
+                cut = excerpt(source, start, end, context=context)
+                if cut is not None:
+                    return cut
+    return None

@@ -39,6 +39,7 @@ class AlertView:
     first_seen: datetime
     last_seen: datetime
     is_update: bool = False  # a later message about an alert already sent
+    evidence_command: str | None = None  # how to export the kept pages, e.g. "tocsin evidence export --alert 12"
 
 
 @dataclass(frozen=True)

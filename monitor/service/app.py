@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from config.loader import TocsinConfig, load_config
+from config import last_good
+from config.loader import TocsinConfig, load_config, load_config_for_reading
 from monitor.rules import RuleEngine
 from storage import migrate
 from storage.db import Database
@@ -19,9 +20,16 @@ class App:
     _engine: RuleEngine | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, config_option: Path | str | None = None, *, upgrade: bool = True) -> App:
-        """Load the config and open the database, upgrading its schema (the app upgrades on start)."""
-        config = load_config(config_option)
+    def open(cls, config_option: Path | str | None = None, *, upgrade: bool = True,
+             read_only: bool = False) -> App:
+        """Load the config and open the database, upgrading its schema (the app upgrades on start).
+
+        A clean load is kept as the last good configuration (config.last_good); ``read_only`` commands
+        fall back to it when a file is broken (``config.fallback`` says so).
+        """
+        config = load_config_for_reading(config_option) if read_only else load_config(config_option)
+        if config.fallback is None and not config.is_packaged_default:
+            last_good.save(config.directory)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         database = Database(config.database_url)
         if upgrade:

@@ -20,6 +20,7 @@ from monitor.alerts.matching import ProcessReport, process_pending
 from monitor.alerts.removals import RemovalAlert, raise_removal_alerts
 from monitor.delivery.dispatch import DispatchReport, dispatch_due
 from monitor.service.app import App
+from monitor.service.scheduling import check_source_health
 from monitor.trends.alerting import RaisedAlert
 from monitor.trends.analysis import analyze
 from storage.models import utcnow
@@ -75,6 +76,9 @@ def run_round(app: App, sources: Sequence[SourceBase], *,
               on_crawled: Callable[[CrawlOutcome], None] | None = None, recheck: bool = False) -> RoundReport:
     """Crawl the sources one after another (a failing source never stops the others), then match and send.
 
+    After each crawl the source's health is checked: one that has been failing, empty or degraded for
+    ``crawl.unhealthy_after`` runs in a row raises an operator alert (as the service does).
+
     With ``recheck``, matched items due for an edit/deletion check are fetched again too. Removal alerts
     are swept for either way: a removal recorded by any earlier re-check (the service's, say, killed
     before it raised the alert) is alerted in this round.
@@ -83,6 +87,8 @@ def run_round(app: App, sources: Sequence[SourceBase], *,
     for source in sources:
         outcome = crawl_source(app, source)
         report.crawls.append(outcome)
+        if outcome.status != "killed":  # a source failing, empty or degraded for N runs: tell the operator
+            check_source_health(app.database, app.config, source.id)
         if on_crawled is not None:
             on_crawled(outcome)
     if recheck:

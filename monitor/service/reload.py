@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from config import last_good
 from config.errors import ConfigError
 from config.loader import TocsinConfig, load_config
 from monitor.rules import RuleEngine
@@ -114,6 +115,7 @@ class ConfigReloader:
                 extra={"setting": name},
             )
         self.config, self.error = config, None
+        last_good.save(config.directory)  # rules included: what read-only commands fall back to
         self.on_reload(config, engine)
         return True
 

@@ -68,15 +68,21 @@ def source_rows(
     session: Session, database: Database, config: TocsinConfig, service: dict[str, Any]
 ) -> list[dict[str, Any]]:
     states = crawl_repo.source_rows(session)
+    health = crawl_repo.source_health(session, config.settings.crawl.unhealthy_after)
     counts = crawl_repo.item_counts(session)
     last_starts = scheduling.last_crawl_starts(database)
     rows = []
     for source in config.sources:
         state = states.get(source.id)
+        judged = health.get(source.id)
+        condition = ("disabled" if not source.enabled else
+                     "never run" if judged is None or judged.last_run_at is None else judged.state)
         rows.append(
             {
                 "id": source.id,
                 "enabled": source.enabled,
+                "state": condition,
+                "problem": judged.description if judged is not None and judged.state != "ok" else None,
                 "last_run": _iso(state.last_run_at) if state else None,
                 "last_success": _iso(state.last_success_at) if state else None,
                 "last_error_at": _iso(state.last_error_at) if state else None,

@@ -14,6 +14,8 @@ matplotlib.use("Agg", force=True)
 
 import matplotlib.dates as mdates  # noqa: E402  (after choosing the backend)
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FixedLocator, MaxNLocator  # noqa: E402
 
 from monitor.trends.view import TrendView  # noqa: E402
 
@@ -22,8 +24,38 @@ def _x(days: Sequence[date]) -> Any:
     return mdates.date2num(list(days))  # type: ignore[no-untyped-call]
 
 
+MIN_SPAN_BINS = 7  # a chart shows at least this many bins: one day of data is a bar, not a wall
+LABELLED_BINS = 15  # up to this many bins, each gets its own date label (and only one)
+
+
+def _time_axis(axis: Any, starts: Sequence[date], bin_days: int) -> None:
+    """Dates on the x axis: one label per bin for short series (never the same date twice), at least
+    ``MIN_SPAN_BINS`` bins wide, so a series of one or two days is readable."""
+    if not starts:
+        return
+    first, last = _x([starts[0]])[0], _x([starts[-1]])[0]
+    pad = max(0.6 * bin_days, (MIN_SPAN_BINS * bin_days - (last - first)) / 2)
+    axis.set_xlim(first - pad, last + pad)
+    if len(starts) <= LABELLED_BINS:
+        axis.xaxis.set_major_locator(FixedLocator(list(_x(starts))))
+    else:
+        axis.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=12))  # type: ignore[no-untyped-call]
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
+
+
 def plot_trend(view: TrendView, path: Path) -> Path:
     """Write the chart to ``path`` (PNG) and return it."""
+    figure = draw_trend(view)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png")
+    finally:
+        plt.close(figure)
+    return path
+
+
+def draw_trend(view: TrendView) -> Figure:
+    """The chart as a matplotlib figure (the caller closes it)."""
     spec = view.spec
     unit = "day" if spec.bin == "day" else "week"
     days = _x([row.start for row in view.rows])
@@ -53,13 +85,13 @@ def plot_trend(view: TrendView, path: Path) -> Path:
         axis.set_title(f"{spec.title.capitalize()}{scope}: counts against the baseline")
         axis.set_ylabel("count")
         axis.set_ylim(bottom=0)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks on small data
         axis.grid(axis="y", alpha=0.3)
-        axis.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
+        _time_axis(axis, [row.start for row in view.rows], 1 if unit == "day" else 7)
         figure.autofmt_xdate()
         axis.legend(loc="upper left", fontsize=9)
         figure.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, format="png")
-    finally:
+    except Exception:
         plt.close(figure)
-    return path
+        raise
+    return figure

@@ -140,6 +140,7 @@ class World:
         published_at: datetime | None = None,
         entities: dict[str, object] | None = None,
         url: str | None = None,
+        spans: list[list[object]] | None = None,
     ) -> AlertDecision:
         """Store an article and fold one rule match on it, in one transaction (like processing)."""
         self._n += 1
@@ -154,7 +155,8 @@ class World:
             session.add(item)
             session.flush()
             match = Match(item_id=item.id, item_version=1, rule_id=rule, event_type=event, severity=severity,
-                          entities=entities if entities is not None else {"persons": list(persons)})
+                          entities=entities if entities is not None else {"persons": list(persons)},
+                          spans=spans or [])
             session.add(match)
             session.flush()
             return fold_match(session, match, item, self.config, now=self.clock.now)

@@ -52,7 +52,7 @@ def test_crawl_reports_a_dead_source_and_still_crawls_the_others(
     assert result.exit_code == 1
     summary = json.loads(result.output)
     crawls = {c["source"]: c for c in summary["crawls"]}
-    assert crawls["dead"]["status"] == "failed" and "Connection" in (crawls["dead"]["error"] or "")
+    assert crawls["dead"]["status"] == "failed" and "refused the connection" in (crawls["dead"]["error"] or "")
     assert crawls["alive"]["status"] == "ok" and crawls["alive"]["new"] == 2
 
     listed = runner.invoke(app, ["items", "list", "--config", str(config), "--json"])

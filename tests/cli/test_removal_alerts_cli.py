@@ -124,7 +124,7 @@ def test_crawl_recheck_raises_the_removal_alert_and_the_alert_exports_both_respo
     words = setup.tocsin("alerts", "show", str(alert_id))
     printed = " ".join(words.output.split())
     assert words.exit_code == 0 and "• IRNA: " in printed and reason in printed and "rule None" not in printed
-    assert printed.startswith(f"#{alert_id} [WARNING] ") and "[bold]" not in printed
+    assert printed.startswith(f"#{alert_id} WARNING removal article_removed ") and "[bold]" not in printed
 
 
 def test_crawl_recheck_reports_in_words_and_a_second_run_raises_nothing(setup: Setup) -> None:

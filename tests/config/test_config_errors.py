@@ -27,6 +27,17 @@ CASES = [
      ":2:5: sources[0].link_selector: required key is missing"),
     ("relative url", "sources.yaml", "sources:\n  - id: a\n    kind: feed\n    url: /feed.xml\n",
      ":4:10: sources[0].url: Value error, expected an absolute http(s) URL"),
+    ("zero source interval", "sources.yaml",
+     "sources:\n  - id: a\n    kind: feed\n    url: http://127.0.0.1/\n    schedule:\n      interval: 0s\n",
+     ":6:17: sources[0].schedule.interval: Value error, must be longer than 0 (short values such as '1s' are "
+     "allowed), got '0s'"),
+    ("negative interval", "settings.yaml", "schedule:\n  dispatch_interval: -5s\n",
+     ":2:22: schedule.dispatch_interval: Value error, a duration cannot be negative, got '-5s'"),
+    ("negative seconds", "settings.yaml", "alerts:\n  retry_base: -1\n",
+     ":2:15: alerts.retry_base: Value error, a duration cannot be negative, got -1"),
+    ("zero rate limit window", "settings.yaml",
+     "channels:\n  tg:\n    url: json://127.0.0.1/x\n    rate_limit: {count: 3, per: 0m}\n",
+     ":4:33: channels.tg.rate_limit.per: Value error, must be longer than 0"),
     ("duplicate source", "sources.yaml",
      "sources:\n  - {id: a, kind: feed, url: 'http://127.0.0.1/1'}\n  - {id: a, kind: feed, url: 'http://127.0.0.1/2'}\n",
      ":3:10: sources[1].id: duplicate source id 'a'"),
@@ -42,6 +53,28 @@ def test_located_error(tmp_path: Path, filename: str, content: str, expected: st
     assert "\n" not in message
     assert message.startswith(str(tmp_path / filename))
     assert expected in message
+
+
+def test_short_intervals_stay_allowed_and_zero_jitter_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - id: a\n    kind: feed\n    url: http://127.0.0.1/\n"
+        "    schedule: {interval: 1s, jitter: 0s, timeout: 1s}\n", encoding="utf-8")
+    (tmp_path / "settings.yaml").write_text("schedule: {dispatch_interval: 1s, jitter: 0s}\n", encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config.sources[0].schedule.interval is not None
+    assert config.sources[0].schedule.interval.total_seconds() == 1.0
+    assert config.settings.schedule.jitter.total_seconds() == 0.0
+
+
+def test_config_check_refuses_a_zero_interval_with_its_location(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - id: a\n    kind: feed\n    url: http://127.0.0.1/\n    schedule:\n      interval: 0s\n",
+        encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "config", "check", "--config", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert f"{tmp_path / 'sources.yaml'}:6:17: sources[0].schedule.interval: " in result.stderr
+    assert "must be longer than 0" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_not_utf8_names_the_file(tmp_path: Path) -> None:

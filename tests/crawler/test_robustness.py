@@ -139,7 +139,7 @@ def test_a_dead_source_fails_alone_and_becomes_unhealthy(site: SiteServer, env: 
     with env.database.read() as session:
         report = {h.source_id: h for h in unhealthy_sources(session, threshold)}
     assert set(report) == {"dead", "quiet"}
-    assert report["dead"].problem == "failing" and "Connection" in (report["dead"].last_error or "")
+    assert report["dead"].problem == "failing" and "refused the connection" in (report["dead"].last_error or "")
     assert report["quiet"].problem == "empty" and "no items" in report["quiet"].description
     assert len(items(env, "alive")) == 1
 

@@ -31,9 +31,10 @@ def test_status_reports_healthy_failing_and_never_run_sources(site: SiteServer, 
     as_json = runner.invoke(cli, ["sources", "status", "--json", *args], env=env_vars)
 
     assert table.exit_code == 0, table.output
-    assert "1 source(s) unhealthy" in table.output and "HTTP 503" in table.output
+    assert "1 source(s) not ok for 1 run in a row (the operator is alerted): bad" in table.output
+    assert "HTTP 503" in table.output
     rows = {row["id"]: row for row in json.loads(as_json.output)}
-    assert {k: rows[k]["state"] for k in rows} == {"good": "ok", "bad": "unhealthy", "new": "never run",
+    assert {k: rows[k]["state"] for k in rows} == {"good": "ok", "bad": "failing", "new": "never run",
                                                     "off": "disabled"}
     assert rows["good"]["items_last_run"] == 1 and rows["bad"]["consecutive_failures"] == 1
 
@@ -50,3 +51,14 @@ def test_shipped_catalogue_is_valid_and_documents_what_is_disabled() -> None:
     assert {s.lang for s in sources} == {"en", "fa"}
     assert all(s.note for s in sources if not s.enabled)  # every disabled source says what to check
     assert all(s.schedule.interval for s in sources)
+
+
+def test_sources_list_shows_every_id_whole_at_80_columns() -> None:
+    from config.loader import DEFAULTS_DIR, load_config
+
+    ids = [s.id for s in load_config(DEFAULTS_DIR).sources]
+    result = CliRunner().invoke(cli, ["sources", "list", "--config", str(DEFAULTS_DIR)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    cells = {cell.strip() for line in result.output.splitlines() for cell in line.split("│")}
+    assert set(ids) <= cells  # each id whole in its cell, as `--source` needs it

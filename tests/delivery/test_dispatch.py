@@ -84,8 +84,8 @@ def test_a_delivery_dies_after_max_attempts_and_retry_requeues_it(tmp_path: Path
 
 def test_a_429_is_waited_out_without_counting_as_a_failure(tmp_path: Path) -> None:
     w = make_world(tmp_path, channels=ONE_TG, alerts={"max_attempts": 1})
-    w.report("hrana", persons=("A",))
-    w.report("hrana", persons=("B",))
+    w.report("hrana", persons=("Prisoner Alpha",))
+    w.report("hrana", persons=("Prisoner Beta",))
     w.sender.rate_limit_next(retry_after=30)
     report = w.dispatch()
     assert len(report.retrying) == 1 and report.sent == [] and w.sender.calls == 1  # B waits with A
@@ -96,8 +96,11 @@ def test_a_429_is_waited_out_without_counting_as_a_failure(tmp_path: Path) -> No
     w.clock.advance(seconds=20)
     assert w.dispatch().sent == [] and w.sender.calls == 1  # the channel is held, B included
     w.clock.advance(seconds=9)
-    assert len(w.dispatch().sent) == 2  # the pacer waits out the last second, then sends both
+    assert w.dispatch().sent == []  # B waits behind A (head-of-line), which waits for its Retry-After
+    w.clock.advance(seconds=1)
+    assert len(w.dispatch().sent) == 2
     assert all(s.at >= limited_at + timedelta(seconds=30) for s in w.sender.sent)
+    assert ["Alpha" in body for body in w.sender.bodies()] == [True, False]  # in the order raised
     with w.database.read() as session:
         outcomes = session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)).all()
     assert outcomes == ["rate_limited", "sent", "sent"]

@@ -173,7 +173,7 @@ def test_email_plain_part_is_readable_and_keeps_persian_intact() -> None:
     assert HOSTILE_TITLE_SHOWN in parts.text
     assert PERSIAN_SENTENCE.strip() in parts.text
     assert "  https://www.hra-news.org/2024/a-1/" in parts.text
-    assert "Evidence: https://evidence.example.org/alerts/12" in parts.text
+    assert "Evidence (the pages as fetched):\n  https://evidence.example.org/alerts/12" in parts.text
     assert "&lt;" not in parts.text.replace(HOSTILE_TITLE_SHOWN, "")
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from monitor.cli import app as cli_app
 from monitor.delivery.notify import send, validate_channel_url
 from monitor.messages import render_email
+from tests.alerts.test_alerts_harness import make_world
 from tests.support import HOSTILE_TITLE, HOSTILE_TITLE_SHOWN, PERSIAN_SENTENCE, sample_alert
 from tests.support.smtp import (  # noqa: F401 - fixtures
     SmtpServer,
@@ -107,3 +111,22 @@ def test_sending_without_credentials_to_an_auth_server_fails(
     result = send(anonymous, title="t", body="b", body_format="text")
     assert result.ok is False and result.error is not None and "530" in result.error
     assert server.messages == []
+
+
+def test_both_parts_of_a_dispatched_alert_carry_the_article_and_evidence_links(
+    tmp_path: Path, smtp_server: SmtpServer  # noqa: F811
+) -> None:
+    world = make_world(tmp_path, channels={"mail": {"url": smtp_server.url()}},
+                       alerts={"evidence_url": "https://archive.example.org/tocsin/alert-{alert}.warc.gz"})
+    article = "https://hrana.example.org/news/2025/masouri-moved?id=7&lang=en"
+    decision = world.report("hrana", persons=("Saeed Masouri",), severity="critical", url=article)
+    result = CliRunner().invoke(cli_app, ["alerts", "dispatch", "--config", str(world.directory)])
+    assert result.exit_code == 0, result.output
+    [message] = smtp_server.messages
+    parts = parts_of(message)
+    evidence = f"https://archive.example.org/tocsin/alert-{decision.alert_id}.warc.gz"
+    command = f"tocsin evidence export --alert {decision.alert_id} -o alert-{decision.alert_id}.warc.gz"
+    for kind in ("text/plain", "text/html"):
+        part = parts[kind].replace("&amp;", "&")
+        assert article in part, kind
+        assert evidence in part and command in part, kind
