@@ -81,10 +81,11 @@ def _pg_match(phrases: Sequence[str]) -> tuple[ColumnElement[bool], ColumnElemen
     return vector.op("@@")(query), func.ts_rank(vector, query)
 
 
-def search(session: Session, phrases: Sequence[str], *, filters: SearchFilters = SearchFilters(),
+def search(session: Session, phrases: Sequence[str], *, filters: SearchFilters | None = None,
            limit: int = 50, offset: int = 0) -> tuple[list[int], int]:
     """Ids of the items containing every phrase (best first), and how many there are in all."""
     phrases = [p for p in phrases if p.strip()]
+    filters = filters or SearchFilters()
     if not phrases:
         return [], 0
     if session.get_bind().dialect.name == "sqlite":

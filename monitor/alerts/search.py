@@ -74,12 +74,13 @@ def query_phrases(query: str) -> list[str]:
     return [phrase for part in parts if (phrase := normalize_pattern(part))]
 
 
-def search_items(session: Session, query: str, *, filters: SearchFilters = SearchFilters(), limit: int = 50,
+def search_items(session: Session, query: str, *, filters: SearchFilters | None = None, limit: int = 50,
                  offset: int = 0) -> SearchResult:
     """Items containing every word and phrase of ``query`` (best first). Needs a write session: it indexes."""
     indexed = index_pending(session)
     phrases = query_phrases(query)
-    ids, total = search_repo.search(session, phrases, filters=filters, limit=limit, offset=offset)
+    ids, total = search_repo.search(session, phrases, filters=filters or SearchFilters(), limit=limit,
+                                    offset=offset)
     items = {item.id: item for item in (session.get(Item, item_id) for item_id in ids) if item is not None}
     return SearchResult(query, phrases, total, [items[i] for i in ids if i in items], indexed)
 
