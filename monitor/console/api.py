@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from config.errors import AlertError, UnknownSeries
 from monitor.alerts.lifecycle import acknowledge, dismiss, escalate
 from monitor.alerts.search import search_items
-from monitor.console.deps import ConsoleState, state
+from monitor.console.deps import ConsoleState, RowId, state
 from monitor.console.detail import alert_detail
 from monitor.console.queue import alert_summary, queue_filter
 from monitor.console.security import Viewer, token_viewer
@@ -27,6 +27,7 @@ from storage.search_repo import SearchFilters
 from storage.trends_repo import case_events, case_files, find_case_file
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `tocsin users token NAME`")
+MAX_OFFSET = 1_000_000
 StateName = Literal["triage", "escalated", "acknowledged", "dismissed", "all"]
 
 
@@ -191,12 +192,14 @@ def api_app(console: ConsoleState) -> FastAPI:
 def list_alerts(request: Request, found: Reader, state_: Annotated[StateName, Query(alias="state")] = "triage",
                 event: str | None = None, severity: str | None = None, source: str | None = None,
                 lang: str | None = None, person: str | None = None,
-                since: Annotated[str | None, Query(description="a date or ISO time")] = None,
-                until: Annotated[str | None, Query(description="a date or ISO time")] = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+                since: Annotated[datetime | None, Query(description="last seen at or after (ISO time)")] = None,
+                until: Annotated[datetime | None, Query(description="first seen at or before (ISO time)")] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0
+                ) -> Any:
     """Alerts newest first, with the queue's filters."""
     values = {"state": state_, "event": event, "severity": severity, "source": source, "lang": lang,
-              "person": person, "since": since, "until": until}
+              "person": person, "since": since.isoformat() if since else None,
+              "until": until.isoformat() if until else None}
     try:
         queue = queue_filter(values)
     except AlertError as exc:
@@ -206,7 +209,7 @@ def list_alerts(request: Request, found: Reader, state_: Annotated[StateName, Qu
         return {"total": repo.queue_count(session, queue), "alerts": [alert_summary(a) for a in alerts]}
 
 
-def _detail(request: Request, alert_id: int) -> dict[str, Any]:
+def _detail(request: Request, alert_id: RowId) -> dict[str, Any]:
     current = state(request)
     with current.read() as session:
         alert = session.get(Alert, alert_id)
@@ -222,12 +225,12 @@ def _detail(request: Request, alert_id: int) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut, responses={404: {"description": "no such alert"}})
-def show_alert(request: Request, alert_id: int, found: Reader) -> Any:
+def show_alert(request: Request, alert_id: RowId, found: Reader) -> Any:
     """One alert with its reports and what people did to it."""
     return _detail(request, alert_id)
 
 
-def _act(request: Request, alert_id: int, action: Any, **options: Any) -> Any:
+def _act(request: Request, alert_id: RowId, action: Any, **options: Any) -> Any:
     try:
         with state(request).write() as session:
             action(session, alert_id, **options)
@@ -243,19 +246,19 @@ TRIAGE_ERRORS: dict[int | str, dict[str, Any]] = {403: {"description": "the toke
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertDetailOut, responses=TRIAGE_ERRORS)
-def ack_alert(request: Request, alert_id: int, found: Analyst) -> Any:
+def ack_alert(request: Request, alert_id: RowId, found: Analyst) -> Any:
     """Acknowledge: someone is on it."""
     return _act(request, alert_id, acknowledge, actor=found.name)
 
 
 @router.post("/alerts/{alert_id}/escalate", response_model=AlertDetailOut, responses=TRIAGE_ERRORS)
-def escalate_alert(request: Request, alert_id: int, body: EscalateIn, found: Analyst) -> Any:
+def escalate_alert(request: Request, alert_id: RowId, body: EscalateIn, found: Analyst) -> Any:
     """Escalate: it needs a senior look."""
     return _act(request, alert_id, escalate, actor=found.name, note=body.note)
 
 
 @router.post("/alerts/{alert_id}/dismiss", response_model=AlertDetailOut, responses=TRIAGE_ERRORS)
-def dismiss_alert(request: Request, alert_id: int, body: DismissIn, found: Analyst) -> Any:
+def dismiss_alert(request: Request, alert_id: RowId, body: DismissIn, found: Analyst) -> Any:
     """Dismiss as a false positive, with the reason (unsent messages about it are cancelled)."""
     if not body.reason.strip():
         raise HTTPException(422, "say why the alert is dismissed")
@@ -272,7 +275,7 @@ def _item(item: Item, *, text: bool = False) -> dict[str, Any]:
 @router.get("/items", response_model=ItemList)
 def search(request: Request, found: Reader, q: Annotated[str, Query(min_length=1, max_length=500)],
            source: str | None = None, lang: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 25,
-           offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+           offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> Any:
     """Items containing every word and "quoted phrase" of ``q`` (Persian normalised as the rules do)."""
     with state(request).write() as session:
         result = search_items(session, q, filters=SearchFilters(source, lang), limit=limit, offset=offset)
@@ -280,7 +283,7 @@ def search(request: Request, found: Reader, q: Annotated[str, Query(min_length=1
 
 
 @router.get("/items/{item_id}", response_model=ItemDetailOut, responses={404: {"description": "no such item"}})
-def show_item(request: Request, item_id: int, found: Reader) -> Any:
+def show_item(request: Request, item_id: RowId, found: Reader) -> Any:
     with state(request).read() as session:
         item = session.get(Item, item_id)
         if item is None:

@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.orm import Session
@@ -27,8 +27,12 @@ from monitor.console.security import (
 )
 from monitor.rules.normalize import is_persian_script
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = FilePath(__file__).resolve().parent / "templates"
 RTL_LANGS = frozenset({"fa", "ar", "ur", "ku", "ckb", "he"})
+
+
+# A row id in a path: a number a database column can hold (else 422, not a driver error).
+RowId = Annotated[int, Path(ge=0, le=2**62)]
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal to redirect, not an error

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
 from config.errors import AlertError
-from monitor.console.deps import state
+from monitor.console.deps import RowId, state
 from monitor.console.host import web_settings
 from monitor.console.queue import queue_filter
 from monitor.console.security import token_viewer
@@ -24,7 +24,7 @@ FEED_SIZE = 50
 
 
 @router.get("/feeds/{filter_id}.atom")
-def saved_filter_feed(request: Request, filter_id: int, token: str = "") -> Response:
+def saved_filter_feed(request: Request, filter_id: RowId, token: str = "") -> Response:
     current = state(request)
     settings = web_settings(current.host.config)
     origin = (settings.public_url or str(request.base_url)).rstrip("/")

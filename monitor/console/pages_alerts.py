@@ -16,7 +16,7 @@ from starlette.background import BackgroundTask
 from config.errors import AlertError
 from crawler.evidence import export_items
 from monitor.alerts.lifecycle import acknowledge, dismiss, escalate
-from monitor.console.deps import back, checked_form, is_htmx, needs, render, state
+from monitor.console.deps import RowId, back, checked_form, is_htmx, needs, render, state
 from monitor.console.detail import alert_detail
 from monitor.console.queue import query_values, queue_filter, queue_page, queue_rows
 from monitor.console.security import Viewer
@@ -65,7 +65,7 @@ def alert_rows(request: Request, found: Reader) -> HTMLResponse:
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(request: Request, alert_id: int, found: Reader) -> HTMLResponse:
+def alert_page(request: Request, alert_id: RowId, found: Reader) -> HTMLResponse:
     current = state(request)
     with current.read() as session:
         alert = session.get(Alert, alert_id)
@@ -75,7 +75,7 @@ def alert_page(request: Request, alert_id: int, found: Reader) -> HTMLResponse:
         return render(request, "alert.html", found, detail=detail, alert=alert)
 
 
-def _triage(request: Request, alert_id: int, found: Viewer, action: str, *, reason: str = "", note: str = "",
+def _triage(request: Request, alert_id: RowId, found: Viewer, action: str, *, reason: str = "", note: str = "",
             view: str = "") -> Response:
     try:
         with state(request).write() as session:
@@ -100,19 +100,19 @@ def _triage(request: Request, alert_id: int, found: Viewer, action: str, *, reas
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def acknowledge_alert(request: Request, alert_id: int, found: Analyst,
+def acknowledge_alert(request: Request, alert_id: RowId, found: Analyst,
                       view: Annotated[str, Form()] = "") -> Response:
     return _triage(request, alert_id, found, "acknowledge", view=view)
 
 
 @router.post("/alerts/{alert_id}/escalate")
-def escalate_alert(request: Request, alert_id: int, found: Analyst, note: Annotated[str, Form()] = "",
+def escalate_alert(request: Request, alert_id: RowId, found: Analyst, note: Annotated[str, Form()] = "",
                    view: Annotated[str, Form()] = "") -> Response:
     return _triage(request, alert_id, found, "escalate", note=note, view=view)
 
 
 @router.post("/alerts/{alert_id}/dismiss")
-def dismiss_alert(request: Request, alert_id: int, found: Analyst, reason: Annotated[str, Form()] = "",
+def dismiss_alert(request: Request, alert_id: RowId, found: Analyst, reason: Annotated[str, Form()] = "",
                   view: Annotated[str, Form()] = "") -> Response:
     return _triage(request, alert_id, found, "dismiss", reason=reason, view=view)
 
@@ -125,7 +125,7 @@ def queue_seen(request: Request, found: Poster) -> Response:
 
 
 @router.get("/alerts/{alert_id}/evidence.warc.gz")
-def alert_evidence(request: Request, alert_id: int, found: Reader) -> Response:
+def alert_evidence(request: Request, alert_id: RowId, found: Reader) -> Response:
     """Every kept response behind the alert as one WARC (what ``tocsin evidence export --alert`` writes)."""
     with state(request).read() as session:
         ids = alert_item_ids(session, alert_id)
@@ -168,7 +168,7 @@ def save_filter(request: Request, found: Poster, name: Annotated[str, Form()] = 
     return RedirectResponse(f"/alerts?{urlencode(values)}", status_code=303)
 
 
-def _own_filter(session: Session, filter_id: int, found: Viewer) -> SavedFilter:
+def _own_filter(session: Session, filter_id: RowId, found: Viewer) -> SavedFilter:
     saved = session.get(SavedFilter, filter_id)
     if saved is None or saved.user_id != found.user_id:
         raise HTTPException(404, f"no saved filter {filter_id} of yours")
@@ -176,7 +176,7 @@ def _own_filter(session: Session, filter_id: int, found: Viewer) -> SavedFilter:
 
 
 @router.post("/filters/{filter_id}/delete")
-def delete_filter(request: Request, filter_id: int, found: Poster) -> Response:
+def delete_filter(request: Request, filter_id: RowId, found: Poster) -> Response:
     with state(request).write() as session:
         saved = _own_filter(session, filter_id, found)
         repo.add_audit(session, actor=found.name, action="filter.delete", target=saved.name)
@@ -185,7 +185,7 @@ def delete_filter(request: Request, filter_id: int, found: Poster) -> Response:
 
 
 @router.post("/filters/{filter_id}/feed", response_class=HTMLResponse)
-def filter_feed(request: Request, filter_id: int, found: Poster) -> HTMLResponse:
+def filter_feed(request: Request, filter_id: RowId, found: Poster) -> HTMLResponse:
     """A new feed address for the filter (shown once; the old one stops working)."""
     with state(request).write() as session:
         saved = _own_filter(session, filter_id, found)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from monitor.alerts.search import excerpt, phrase_spans, search_items, segments
-from monitor.console.deps import needs, render, state
+from monitor.console.deps import RowId, needs, render, state
 from monitor.console.detail import report_of
 from monitor.console.pages_alerts import warc_response
 from monitor.console.security import Viewer
@@ -42,7 +42,7 @@ def search_page(request: Request, found: Reader, q: str = "", source: str = "", 
                   sources=sources, offset=max(0, offset), page=PAGE)
 
 
-def _item(session: Session, item_id: int) -> Item:
+def _item(session: Session, item_id: RowId) -> Item:
     item = session.get(Item, item_id)
     if item is None:
         raise HTTPException(404, f"no item {item_id}")
@@ -50,7 +50,7 @@ def _item(session: Session, item_id: int) -> Item:
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, item_id: int, found: Reader) -> HTMLResponse:
+def item_page(request: Request, item_id: RowId, found: Reader) -> HTMLResponse:
     current = state(request)
     with current.read() as session:
         item = _item(session, item_id)
@@ -63,7 +63,7 @@ def item_page(request: Request, item_id: int, found: Reader) -> HTMLResponse:
 
 
 @router.get("/items/{item_id}/evidence")
-def item_evidence(request: Request, item_id: int, found: Reader) -> Response:
+def item_evidence(request: Request, item_id: RowId, found: Reader) -> Response:
     """The latest kept response, exactly as received, as a download (never rendered by the console)."""
     with state(request).read() as session:
         item = _item(session, item_id)
@@ -77,7 +77,7 @@ def item_evidence(request: Request, item_id: int, found: Reader) -> Response:
 
 
 @router.get("/items/{item_id}/evidence.warc.gz")
-def item_warc(request: Request, item_id: int, found: Reader) -> Response:
+def item_warc(request: Request, item_id: RowId, found: Reader) -> Response:
     with state(request).read() as session:
         _item(session, item_id)
         return warc_response(session, [item_id], f"tocsin-item-{item_id}.warc.gz")
