@@ -73,3 +73,24 @@ def test_triage_from_the_shell_is_in_the_audit_log(tmp_path: Path) -> None:
         assert trail == [("alert.escalate", "new", "escalated"), ("alert.acknowledge", "escalated", "acknowledged")]
         assert repo.alert_audit(session, first.alert_id)[0].detail["note"] == "call the family"
         assert repo.alert_audit(session, second.alert_id)[0].detail["reason"] == "not him"
+
+
+def test_items_search_from_the_shell(tmp_config: Callable[..., Path]) -> None:
+    from datetime import UTC, datetime
+
+    from storage.records import ItemRecord
+    from storage.repository import store_item, sync_source
+
+    config = tmp_config()
+    opened = App.open(config)
+    try:
+        with opened.database.write() as session:
+            sync_source(session, source_id="s", kind="feed", name="S", url="http://127.0.0.1/", tags=[])
+            store_item(session, ItemRecord(source_id="s", url="http://127.0.0.1/a", title="انتقال",
+                                           text="سعيد ماسوري به زندان زاهدان منتقل شد.", lang="fa",
+                                           fetched_at=datetime.now(UTC)))
+    finally:
+        opened.close()
+    found = json.loads(tocsin(config, "items", "search", "ماسوری زاهدان", "--json").stdout)
+    assert found["total"] == 1 and found["items"][0]["url"] == "http://127.0.0.1/a"
+    assert json.loads(tocsin(config, "items", "search", "تهران", "--json").stdout)["total"] == 0
