@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.alerts_repo import EVENT_KINDS
@@ -41,7 +41,8 @@ class QueueFilter:
     after_id: int | None = None  # "new since I last looked"
 
     def without(self, facet: str) -> QueueFilter:
-        return replace(self, **{facet: "all" if facet == "state" else None})
+        changes: dict[str, Any] = {facet: "all" if facet == "state" else None}
+        return replace(self, **changes)
 
     def to_query(self) -> dict[str, Any]:
         """The non-default values, as strings (a saved filter, a URL's query string)."""
@@ -53,11 +54,12 @@ class QueueFilter:
         return out
 
 
-def _items_of(column: Any, value: str) -> Select[tuple[int | None]]:
+def _items_of(column: Any, value: str) -> Any:
     return select(Match.alert_id).join(Item, Item.id == Match.item_id).where(column == value)
 
 
-def _filtered(query: Select[Any], queue: QueueFilter) -> Select[Any]:
+def _filtered(query: Any, queue: QueueFilter) -> Any:
+    """``query`` (a select of alerts or of their columns) narrowed to what ``queue`` shows."""
     query = query.where(Alert.kind.in_(EVENT_KINDS), Alert.state.in_(STATE_GROUPS.get(queue.state, ())))
     if queue.event:
         query = query.where(Alert.event_type == queue.event)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
@@ -75,7 +76,7 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, dict[str, str]]:
 def _pg_match(phrases: Sequence[str]) -> tuple[ColumnElement[bool], ColumnElement[float]]:
     # The same expression as the GIN index, with the configuration as a constant, or the index is not used.
     vector = func.to_tsvector(literal_column("'simple'::regconfig"), SearchDoc.body)
-    query = func.phraseto_tsquery(literal_column("'simple'::regconfig"), phrases[0])
+    query: Any = func.phraseto_tsquery(literal_column("'simple'::regconfig"), phrases[0])
     for phrase in phrases[1:]:
         query = query.op("&&")(func.phraseto_tsquery(literal_column("'simple'::regconfig"), phrase))
     return vector.op("@@")(query), func.ts_rank(vector, query)

@@ -121,7 +121,7 @@ def excerpt(text: str, spans: Sequence[Sequence[int]], *, width: int = EXCERPT_W
         text = _SPACES.sub(" ", text).strip()
         return [Segment(text[: width * 2] + ("…" if len(text) > width * 2 else ""))]
     windows: list[tuple[int, int]] = []
-    for start, end, *_ in sorted(spans)[: most * 4]:
+    for start, end in sorted((int(s[0]), int(s[1])) for s in spans)[: most * 4]:
         left, right = max(0, int(start) - width), min(len(text), int(end) + width)
         if windows and left <= windows[-1][1]:
             windows[-1] = (windows[-1][0], right)

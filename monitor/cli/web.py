@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -74,7 +74,8 @@ def users_add(
 def users_list(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """List the users, their roles and last logins."""
     with open_app(config) as app, app.database.read() as session:
-        rows = [{"name": u.name, "role": u.role, "disabled": u.disabled_at is not None, "created_at": u.created_at,
+        rows: list[dict[str, Any]] = [
+                {"name": u.name, "role": u.role, "disabled": u.disabled_at is not None, "created_at": u.created_at,
                  "last_login_at": u.last_login_at,
                  "api_tokens": len(repo.live_tokens(session, u.id, scope="api"))} for u in repo.all_users(session)]
     if as_json:

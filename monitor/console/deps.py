@@ -62,10 +62,12 @@ def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return value.strftime(fmt) + (" UTC" if "%H" in fmt else "")
+    else:
+        moment = value
+    return moment.strftime(fmt) + (" UTC" if "%H" in fmt else "")
 
 
 def text_dir(lang: str | None, text: str | None = None) -> str:

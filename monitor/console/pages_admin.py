@@ -4,7 +4,7 @@ page (admins only: add, disable, reset a password, make an API token)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -31,14 +31,14 @@ MAX_LAB_TEXT = 100_000
 
 def _corpora(request: Request) -> dict[str, Path]:
     """The corpora on offer, by the name the page shows (the path relative to its directory's parent)."""
-    found = {}
+    found: dict[str, Path] = {}
     for path in corpus_files(corpus_dirs(state(request).host.config)):
         found.setdefault(f"{path.parent.name}/{path.name}", path)
     return found
 
 
-def _lab(request: Request, found: Viewer, **context: object) -> HTMLResponse:
-    defaults: dict[str, object] = {"text": "", "title": "", "lang": "", "explanation": None, "report": None,
+def _lab(request: Request, found: Viewer, **context: Any) -> HTMLResponse:
+    defaults: dict[str, Any] = {"text": "", "title": "", "lang": "", "explanation": None, "report": None,
                                    "corpus": "", "error": ""}
     return render(request, "rules.html", found, corpora=list(_corpora(request)), **{**defaults, **context})
 

@@ -65,11 +65,13 @@ def test_triage_from_the_shell_is_in_the_audit_log(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     first = world.report("hrana", persons=("Saeed Masouri",), severity="critical")
     second = world.report("hrana", event="arrest", persons=("Ali Younesi",), severity="info")
-    assert tocsin(world.directory, "alerts", "escalate", str(first.alert_id), "--note", "call the family").exit_code == 0
+    escalated = tocsin(world.directory, "alerts", "escalate", str(first.alert_id), "--note", "call the family")
+    assert escalated.exit_code == 0
     assert tocsin(world.directory, "alerts", "ack", str(first.alert_id)).exit_code == 0
     assert tocsin(world.directory, "alerts", "dismiss", str(second.alert_id), "-r", "not him").exit_code == 0
     with world.database.read() as session:
-        trail = [(e.action, e.detail.get("from"), e.detail.get("to")) for e in repo.alert_audit(session, first.alert_id)]
+        trail = [(e.action, e.detail.get("from"), e.detail.get("to"))
+                 for e in repo.alert_audit(session, first.alert_id)]
         assert trail == [("alert.escalate", "new", "escalated"), ("alert.acknowledge", "escalated", "acknowledged")]
         assert repo.alert_audit(session, first.alert_id)[0].detail["note"] == "call the family"
         assert repo.alert_audit(session, second.alert_id)[0].detail["reason"] == "not him"

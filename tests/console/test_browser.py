@@ -19,7 +19,7 @@ from storage.alerts_repo import item_matches
 from storage.models import Alert
 from storage.records import ItemRecord
 from storage.repository import store_item
-from tests.console.conftest import PASSWORDS, RTL_TITLE, SCRIPT_TITLE, Console, screenshot
+from tests.console.conftest import PASSWORDS, RTL_TITLE, Console, screenshot
 
 pytestmark = pytest.mark.slow
 
