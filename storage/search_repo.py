@@ -49,12 +49,16 @@ def count_stale(session: Session) -> int:
     return int(session.scalar(query) or 0)
 
 
-def put_document(session: Session, *, item_id: int, version: int, body: str) -> None:
-    doc = session.get(SearchDoc, item_id)
-    if doc is None:
-        session.add(SearchDoc(item_id=item_id, version=version, body=body))
-    else:
-        doc.version, doc.body = version, body
+def put_documents(session: Session, documents: Sequence[tuple[int, int, str]]) -> None:
+    """Write (item id, version, body) documents, replacing older ones (one query to find them)."""
+    ids = [item_id for item_id, _, _ in documents]
+    existing = {doc.item_id: doc for doc in session.scalars(select(SearchDoc).where(SearchDoc.item_id.in_(ids)))}
+    for item_id, version, body in documents:
+        doc = existing.get(item_id)
+        if doc is None:
+            session.add(SearchDoc(item_id=item_id, version=version, body=body))
+        else:
+            doc.version, doc.body = version, body
 
 
 def _fts5_query(phrases: Sequence[str]) -> str:

@@ -53,9 +53,8 @@ def index_pending(session: Session, *, batch: int = INDEX_BATCH,
     """Index every item with no search document or an outdated one; returns how many were indexed."""
     done = 0
     while items := search_repo.stale_items(session, limit=batch):
-        for item in items:
-            search_repo.put_document(session, item_id=item.id, version=item.version,
-                                     body=document_body(item.title, item.text))
+        search_repo.put_documents(session, [(item.id, item.version, document_body(item.title, item.text))
+                                            for item in items])
         session.flush()
         done += len(items)
         if on_progress is not None:
