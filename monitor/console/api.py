@@ -22,7 +22,7 @@ from monitor.console.queue import alert_summary, queue_filter
 from monitor.console.security import Viewer, token_viewer
 from monitor.messages.text import case_place
 from storage import console_repo as repo
-from storage.models import Alert, Item
+from storage.models import Item
 from storage.search_repo import SearchFilters
 from storage.trends_repo import case_events, case_files, find_case_file
 
@@ -212,11 +212,9 @@ def list_alerts(request: Request, found: Reader, state_: Annotated[StateName, Qu
 def _detail(request: Request, alert_id: RowId) -> dict[str, Any]:
     current = state(request)
     with current.read() as session:
-        alert = session.get(Alert, alert_id)
-        if alert is None:
+        if (detail := alert_detail(session, alert_id, current.host.rules)) is None:
             raise HTTPException(404, f"no alert {alert_id}")
-        detail = alert_detail(session, alert, current.host.rules)
-        return {**alert_summary(alert),
+        return {**alert_summary(detail.alert),
                 "reports": [{"item": r.item.id, "source": r.source_name, "url": r.item.url, "title": r.item.title,
                              "lang": r.item.lang, "rules": [w.rule_id for w in r.rules], "copy_of": r.copy_of,
                              "removed": r.removed} for r in detail.reports],

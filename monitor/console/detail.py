@@ -90,7 +90,11 @@ def report_of(session: Session, item: Item, matches: list[Match], engine: RuleEn
                   evidence=len(item_snapshots(session, item.id)))
 
 
-def alert_detail(session: Session, alert: Alert, engine: RuleEngine | None) -> AlertDetail:
+def alert_detail(session: Session, alert_id: int, engine: RuleEngine | None) -> AlertDetail | None:
+    """The alert page's (and the API's) view of an alert, or None when there is no such alert."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        return None
     by_item: dict[int, list[Match]] = {}
     for match in sorted(alert.matches, key=lambda m: m.id):
         by_item.setdefault(match.item_id, []).append(match)

@@ -68,11 +68,9 @@ def alert_rows(request: Request, found: Reader) -> HTMLResponse:
 def alert_page(request: Request, alert_id: RowId, found: Reader) -> HTMLResponse:
     current = state(request)
     with current.read() as session:
-        alert = session.get(Alert, alert_id)
-        if alert is None:
+        if (detail := alert_detail(session, alert_id, current.host.rules)) is None:
             raise HTTPException(404, f"no alert {alert_id}")
-        detail = alert_detail(session, alert, current.host.rules)
-        return render(request, "alert.html", found, detail=detail, alert=alert)
+        return render(request, "alert.html", found, detail=detail, alert=detail.alert)
 
 
 def _triage(request: Request, alert_id: RowId, found: Viewer, action: str, *, reason: str = "", note: str = "",
