@@ -4,7 +4,7 @@ status`` show."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -46,30 +46,42 @@ def case_page(request: Request, found: Reader, person: str) -> HTMLResponse:
         return render(request, "case.html", found, case=case, events=events)
 
 
-def _trend(request: Request, series: str | None, scope: str | None, last: int) -> Any:
+def _as_of(value: str) -> datetime:
+    """The end of the day ``value`` (``2025-07-31``), or now."""
+    if not value:
+        return datetime.now(UTC)
+    try:
+        return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+    except ValueError:
+        raise HTTPException(400, f"{value!r} is not a date (2025-07-31)") from None
+
+
+def _trend(request: Request, series: str | None, scope: str | None, last: int, until: str) -> Any:
     current = state(request)
     with current.read() as session:
         return current.services.trend_view(session, series or None, scope or None, max(1, min(last, MAX_BINS)),
-                                           datetime.now(UTC))
+                                           _as_of(until))
 
 
 @router.get("/trends", response_class=HTMLResponse)
-def trends(request: Request, found: Reader, series: str = "", scope: str = "", last: int = 60) -> HTMLResponse:
+def trends(request: Request, found: Reader, series: str = "", scope: str = "", last: int = 60,
+           until: str = "") -> HTMLResponse:
     known = state(request).services.trend_series()
     view, error = None, ""
     try:
-        view = _trend(request, series, scope, last)
+        view = _trend(request, series, scope, last, until)
     except UnknownSeries as exc:
         error = str(exc)
-    chart = "/trends/chart.svg?" + urlencode({"series": series, "scope": scope, "last": last})
+    chart = "/trends/chart.svg?" + urlencode({"series": series, "scope": scope, "last": last, "until": until})
     return render(request, "trends.html", found, known=known, view=view, error=error, series=series, scope=scope,
-                  last=last, chart=chart)
+                  last=last, until=until, chart=chart)
 
 
 @router.get("/trends/chart.svg")
-def trend_chart(request: Request, found: Reader, series: str = "", scope: str = "", last: int = 60) -> Response:
+def trend_chart(request: Request, found: Reader, series: str = "", scope: str = "", last: int = 60,
+                until: str = "") -> Response:
     try:
-        view = _trend(request, series, scope, last)
+        view = _trend(request, series, scope, last, until)
     except UnknownSeries as exc:
         raise HTTPException(404, str(exc)) from None
     return Response(state(request).services.trend_svg(view), media_type="image/svg+xml",
