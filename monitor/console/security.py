@@ -38,7 +38,7 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # form posts can go back; no address leaks to other sites
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
