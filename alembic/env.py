@@ -8,10 +8,17 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine, event, pool
 
+import storage.console_models  # noqa: F401  (the console's tables join Base.metadata)
 from storage.models import Base
+from storage.search_repo import UNMODELLED
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Leave out what the migrations make by hand: the full-text index (FTS5 tables, a GIN index)."""
+    return not (name and name.startswith(UNMODELLED))
 
 
 def _url() -> str:
@@ -29,6 +36,7 @@ def _configure(connection: Any) -> None:
         target_metadata=target_metadata,
         render_as_batch=is_sqlite,
         compare_type=True,
+        include_name=_include_name,
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.cli.corpus import read_corpus  # noqa: E402
+from monitor.alerts.tuning import read_corpus  # noqa: E402
 from monitor.rules import default_engine  # noqa: E402
 
 

@@ -10,7 +10,9 @@
     │   ├── AlertError              an alert action that cannot be done: unknown id, wrong state (a ValueError)
     │   ├── InputError              a bad line in the ``tocsin match`` input
     │   │   └── CorpusError         a bad labelled corpus for ``tocsin rules eval`` (file:line)
-    │   └── UnknownSeries           a trend series or scope that does not exist (a LookupError)
+    │   ├── UnknownSeries           a trend series or scope that does not exist (a LookupError)
+    │   └── UserError               a console user or token action that cannot be done: unknown name, bad
+    │                               role, weak password (a ValueError)
     ├── QueryError                  a rule query that cannot be compiled, at ``offset``; the rules loader turns
     │   └── QuerySyntaxError        it into a ConfigError with file:line:col (this one: it does not parse)
     ├── MatchingError               item ``item_id`` could not be matched (a RuntimeError; the service sets the
@@ -116,6 +118,10 @@ class CorpusError(InputError):
 
 class UnknownSeries(TocsinError, LookupError):
     """The series id or scope asked for does not exist (the message lists what does)."""
+
+
+class UserError(TocsinError, ValueError):
+    """A console user or token action that cannot be done (``tocsin users``, the users page)."""
 
 
 class QueryError(Exception):

@@ -147,6 +147,25 @@ class ServiceSettings(Strict):
         default=timedelta(days=90), description="ETag/Last-Modified of URLs not refreshed for this long")
 
 
+class WebSettings(Strict):
+    """The analyst console: ``tocsin web``, and served by ``tocsin run`` when ``web:`` is in settings.yaml."""
+
+    host: str = Field("127.0.0.1", description="keep it on loopback; put a TLS reverse proxy in front")
+    port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
+    public_url: str | None = Field(None, description="the console's address as people reach it (feed links), "
+                                                     "e.g. https://tocsin.example.org")
+    secure_cookies: bool | None = Field(None, description="send the session cookie over HTTPS only (default: "
+                                                           "when the request came over HTTPS)")
+    trusted_proxies: list[str] = Field(default=["127.0.0.1"], description="X-Forwarded-* headers are believed "
+                                                                          "from these addresses only")
+    session_lifetime: Duration = timedelta(hours=12)
+    login_attempts: int = Field(5, ge=1, description="failed logins per name or address before a pause")
+    login_window: Duration = Field(timedelta(minutes=15), description="how long failed logins are counted")
+    refresh: Duration = Field(timedelta(seconds=15), description="how often an open alert queue updates itself")
+    corpus_dirs: list[str] = Field(default=[], description="more directories of labelled corpora (*.jsonl) "
+                                                          "for the rules lab, besides CONFIG/corpus")
+
+
 class Settings(Strict):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under data_dir")
     data_dir: str = "data"
@@ -156,6 +175,7 @@ class Settings(Strict):
     alerts: AlertSettings = AlertSettings()
     log: LogSettings = LogSettings()
     service: ServiceSettings = ServiceSettings()
+    web: WebSettings | None = Field(None, description="the analyst console; `tocsin run` serves it when set")
     operator_channel: str | None = Field(None, description="channel for source-health and config errors")
     channels: dict[str, ChannelConfig] = {}
 

@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("config", "storage", "crawler", "monitor")
 
 # monitor's rooms and the rooms each may import (besides itself):
-# cli -> service -> {delivery, trends} -> alerts -> {rules, messages}; all of them -> {config, storage}.
+# cli -> service -> {delivery, console, trends} -> alerts -> {rules, messages}; all of them -> {config, storage}.
 ROOMS: dict[str, frozenset[str]] = {
-    "cli": frozenset({"service", "delivery", "trends", "alerts", "rules", "messages", "demo"}),
-    "service": frozenset({"delivery", "trends", "alerts", "rules", "messages"}),
+    "cli": frozenset({"service", "delivery", "console", "trends", "alerts", "rules", "messages", "demo"}),
+    "service": frozenset({"delivery", "console", "trends", "alerts", "rules", "messages"}),
     "delivery": frozenset({"alerts", "rules", "messages"}),
+    "console": frozenset({"alerts", "rules", "messages"}),  # the analyst console (web pages and API)
     "trends": frozenset({"alerts", "rules", "messages"}),
     "alerts": frozenset({"rules", "messages"}),
     "rules": frozenset(),

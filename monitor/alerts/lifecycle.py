@@ -1,8 +1,11 @@
-"""What people do with an alert: acknowledge it, dismiss it as a false positive, re-send what went dead.
+"""What people do with an alert: acknowledge it, escalate it, dismiss it as a false positive, re-send what
+went dead.
 
-``new``/``updated`` -> ``acknowledged`` (someone is on it; updates still go out) or ``dismissed`` (with a
-reason, kept for the rules backtest: nothing more is sent about it). Each function works on the caller's
-session and raises :class:`~config.errors.AlertError` when the action cannot be done.
+``new``/``updated`` -> ``acknowledged`` (someone is on it; updates still go out), ``escalated`` (needs a
+senior look; updates still go out) or ``dismissed`` (with a reason, kept for the rules backtest: nothing more
+is sent about it). Each function works on the caller's session, writes who did it (``actor``) to the audit
+log, and raises :class:`~config.errors.AlertError` when the action cannot be done. The CLI and the console
+call these same functions.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy.orm import Session
 from config.errors import AlertError
 from storage import alerts_repo as repo
 from storage.alerts_repo import DismissedAlert
+from storage.console_repo import add_audit
 from storage.models import Alert, Delivery, utcnow
 
 
@@ -24,27 +28,52 @@ def _get(session: Session, alert_id: int) -> Alert:
     return alert
 
 
-def acknowledge(session: Session, alert_id: int, *, now: datetime | None = None) -> Alert:
+def _record(session: Session, alert: Alert, *, actor: str, action: str, before: str, when: datetime,
+            **detail: str) -> None:
+    add_audit(session, actor=actor, action=f"alert.{action}", alert_id=alert.id, at=when,
+              detail={"from": before, "to": alert.state, **detail})
+
+
+def acknowledge(session: Session, alert_id: int, *, actor: str = "system", now: datetime | None = None) -> Alert:
     """Someone is on it. Later sources still reach channels that want updates."""
     alert = _get(session, alert_id)
     if alert.state == "dismissed":
         raise AlertError(f"alert {alert_id} was dismissed ({alert.dismiss_reason}); "
                          "it cannot be acknowledged")
     if alert.state != "acknowledged":
-        alert.state, alert.acknowledged_at = "acknowledged", now or utcnow()
+        before, when = alert.state, now or utcnow()
+        alert.state, alert.acknowledged_at = "acknowledged", when
+        _record(session, alert, actor=actor, action="acknowledge", before=before, when=when)
     return alert
 
 
-def dismiss(session: Session, alert_id: int, *, reason: str, now: datetime | None = None) -> Alert:
+def escalate(session: Session, alert_id: int, *, actor: str = "system", note: str = "",
+             now: datetime | None = None) -> Alert:
+    """It needs a senior look (the queue's escalated tab). Later sources still reach channels."""
+    alert = _get(session, alert_id)
+    if alert.state == "dismissed":
+        raise AlertError(f"alert {alert_id} was dismissed ({alert.dismiss_reason}); it cannot be escalated")
+    if alert.state != "escalated":
+        before, when = alert.state, now or utcnow()
+        alert.state = "escalated"
+        _record(session, alert, actor=actor, action="escalate", before=before, when=when,
+                **({"note": " ".join(note.split())} if note.strip() else {}))
+    return alert
+
+
+def dismiss(session: Session, alert_id: int, *, reason: str, actor: str = "system",
+            now: datetime | None = None) -> Alert:
     """A false positive: nothing more is sent about it, and it stays queryable (``dismissed_alerts``)."""
     reason = " ".join(reason.split())
     if not reason:
         raise AlertError("say why the alert is dismissed (--reason); the rules backtest reads it")
     alert = _get(session, alert_id)
-    alert.state, alert.dismissed_at, alert.dismiss_reason = "dismissed", now or utcnow(), reason
+    before, when = alert.state, now or utcnow()
+    alert.state, alert.dismissed_at, alert.dismiss_reason = "dismissed", when, reason
     for delivery in alert.deliveries:
         if delivery.status in ("pending", "held", "overflow"):
             delivery.status, delivery.last_error = "skipped", "alert dismissed before it was sent"
+    _record(session, alert, actor=actor, action="dismiss", before=before, when=when, reason=reason)
     return alert
 
 

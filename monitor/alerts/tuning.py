@@ -1,4 +1,5 @@
-"""Rule tuning against the item store: explain a stored item, backtest the current rules over stored items.
+"""Rule tuning against the item store: explain a stored item, backtest the current rules over stored items,
+read a labelled corpus for ``rules eval`` (the CLI and the console's rules lab).
 
 The backtest compares what the current rules match with what was stored when each item was matched, and
 points out the no-longer-firing matches that belonged to alerts analysts dismissed as false positives.
@@ -7,13 +8,16 @@ points out the no-longer-firing matches that belonged to alerts analysts dismiss
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from config.errors import CorpusError
 from monitor.alerts.lifecycle import dismissed_alerts
 from monitor.alerts.matching import item_document
 from monitor.rules import Document, RuleEngine
 from monitor.rules.backtest import BacktestReport, Change
+from monitor.rules.corpus import CorpusRow, parse_corpus
 from storage.models import Item
 from storage.repository import matched_items_since, version_matches
 
@@ -48,3 +52,19 @@ def backtest_stored(session: Session, engine: RuleEngine, *, since: datetime) ->
                 dismissed_alert=dismissed.get((item.id, item.matched_version, rule_id)),
             ))
     return report
+
+
+def read_corpus(path: Path) -> list[CorpusRow]:
+    """The passages of a JSON-lines corpus file; any problem raises CorpusError naming the file (and line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CorpusError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_corpus(text, str(path))
+
+
+def corpus_files(directories: list[Path]) -> list[Path]:
+    """The labelled corpora (``*.jsonl``) in these directories, in a stable order; missing ones are skipped."""
+    return [path for directory in directories if directory.is_dir() for path in sorted(directory.glob("*.jsonl"))]

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from config.errors import USER_ERRORS
-from monitor.cli import alerts, cases, corpus, evidence, items, ops, rules, service, sources
+from monitor.cli import alerts, cases, corpus, evidence, items, ops, rules, service, sources, web
 from monitor.cli.common import err_console
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 # Each area registers its own commands; the order is the order of `tocsin --help`.
-for area in (ops, service, sources, items, rules, corpus, alerts, evidence, cases):
+for area in (ops, service, web, sources, items, rules, corpus, alerts, evidence, cases):
     area.register(app)
 
 

@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from config.errors import AlertError
-from monitor.alerts.lifecycle import acknowledge, dismiss, retry, retry_channel
-from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
+from monitor.alerts.lifecycle import acknowledge, dismiss, escalate, retry, retry_channel
+from monitor.cli.common import ConfigOption, JsonOption, cli_actor, console, fail, open_app, print_json, short
 from monitor.delivery import notify
 from monitor.delivery.channels import channel_for
 from monitor.delivery.compose import alert_item_rows
@@ -144,7 +144,7 @@ def alerts_ack(alert_id: int, config: ConfigOption = None) -> None:
     with open_app(config) as app:
         try:
             with app.database.write() as session:
-                acknowledge(session, alert_id)
+                acknowledge(session, alert_id, actor=cli_actor())
         except AlertError as exc:
             raise fail(str(exc)) from None
     console.print(f"alert {alert_id} acknowledged", highlight=False)
@@ -160,10 +160,26 @@ def alerts_dismiss(
     with open_app(config) as app:
         try:
             with app.database.write() as session:
-                dismiss(session, alert_id, reason=reason)
+                dismiss(session, alert_id, reason=reason, actor=cli_actor())
         except AlertError as exc:
             raise fail(str(exc)) from None
     console.print(f"alert {alert_id} dismissed", highlight=False)
+
+
+@alerts_app.command("escalate")
+def alerts_escalate(
+    alert_id: int,
+    note: Annotated[str, typer.Option("--note", help="what the senior reviewer should look at")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Escalate an alert: it needs a senior look (updates still reach channels that want them)."""
+    with open_app(config) as app:
+        try:
+            with app.database.write() as session:
+                escalate(session, alert_id, actor=cli_actor(), note=note)
+        except AlertError as exc:
+            raise fail(str(exc)) from None
+    console.print(f"alert {alert_id} escalated", highlight=False)
 
 
 @alerts_app.command("retry")

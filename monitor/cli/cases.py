@@ -12,6 +12,7 @@ from rich.table import Table
 
 from config.errors import ConfigError, UnknownSeries
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
+from monitor.messages.text import case_place
 from monitor.trends.analysis import analyze, early_warning_settings
 from monitor.trends.view import TrendView, trend_view
 from storage.models import CaseEvent, CaseFile
@@ -74,17 +75,6 @@ def cases_list(
             console.print("no case files yet (they are written by `tocsin analyze` and the service)")
 
 
-def where(details: dict[str, Any]) -> str:
-    """Places of a case event, and for a transfer where from and where to."""
-    parts = [str(p) for p in details.get("places", [])]
-    moved_from, moved_to = details.get("prison_from") or [], details.get("prison_to") or []
-    if moved_from or moved_to:
-        moved = {*map(str, moved_from), *map(str, moved_to)}
-        parts = [p for p in parts if p not in moved]
-        parts.append(f"{', '.join(moved_from) or '?'} -> {', '.join(moved_to) or '?'}")
-    return ", ".join(parts)
-
-
 @cases_app.command("show")
 def cases_show(person: str, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """A person's risk level and timeline, each event with the outlets that reported it."""
@@ -105,7 +95,7 @@ def cases_show(person: str, config: ConfigOption = None, as_json: JsonOption = F
                 f"{s.get('source_id')} [{s.get('lang') or '?'}] {short(str(s.get('title', '')), 60)}\n"
                 f"  {s.get('url', '')}" for s in event.sources)
             table.add_row(_day(event.occurred_at), escape(event.event_type.replace("_", " ")),
-                          escape(where(event.details)), escape(sources))
+                          escape(case_place(event.details)), escape(sources))
         console.print(table)
 
 

@@ -11,22 +11,12 @@ import typer
 from rich.text import Text
 
 from config.errors import CorpusError
+from monitor.alerts.tuning import read_corpus
 from monitor.cli.common import console, err_console
-from monitor.rules.corpus import CorpusRow, corpus_part, parse_corpus
+from monitor.rules.corpus import corpus_part
 
 corpus_app = typer.Typer(help="Labelled passages for measuring the rules.", no_args_is_help=True)
 PARTS = ("tuning", "check")
-
-
-def read_corpus(path: Path) -> list[CorpusRow]:
-    """The passages of a JSON-lines corpus file; any problem raises CorpusError naming the file (and line)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CorpusError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_corpus(text, str(path))
 
 
 def _fail(message: str) -> typer.Exit:

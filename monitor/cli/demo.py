@@ -141,6 +141,9 @@ def demo(
             else:
                 console.print(f"No new alerts: all {total} alerts from the demo site were already delivered "
                               f"(nothing was sent twice). Delete {data_dir} to start over.")
+            console.print(f"Triage them in the analyst console: `tocsin users add NAME --role admin --config "
+                          f"{config_dir}`, then `tocsin web --config {config_dir}` (docs/console.md).",
+                          highlight=False, markup=False)
             if report.dispatch.retrying or report.dispatch.dead:
                 console.print(f"[red]{len(report.dispatch.retrying) + len(report.dispatch.dead)} deliveries "
                               "failed; see `tocsin alerts list --failed`[/]")

@@ -11,11 +11,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from monitor.alerts.search import excerpt, phrase_spans, search_items
 from monitor.cli.common import ConfigOption, JsonOption, console, fail, open_app, print_json, short
 from monitor.messages.text import first_excerpt, format_value, format_when
 from storage.alerts_repo import item_matches
 from storage.models import Item
 from storage.repository import list_items
+from storage.search_repo import SearchFilters
 
 items_app = typer.Typer(help="Collected items (articles, posts).", no_args_is_help=True)
 
@@ -82,6 +84,31 @@ def items_show(item_id: int, config: ConfigOption = None, as_json: JsonOption = 
             if cut := first_excerpt(item.title, item.text, list(m.spans or [])):
                 console.print(Text.assemble("    “", cut.before, (cut.trigger, "bold reverse"), cut.after, "”"),
                               highlight=False)
+
+
+@items_app.command("search")
+def items_search(
+    query: Annotated[str, typer.Argument(help='words (all must occur) or "a phrase"; Persian as the rules read it')],
+    config: ConfigOption = None,
+    source: Annotated[str | None, typer.Option(help="only this source id")] = None,
+    lang: Annotated[str | None, typer.Option(help="only this language (en, fa)")] = None,
+    limit: Annotated[int, typer.Option(help="how many, best first")] = 25,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the stored items' titles and texts (what the console's search page does)."""
+    with open_app(config) as app, app.database.write() as session:
+        result = search_items(session, query, filters=SearchFilters(source, lang), limit=limit)
+        if as_json:
+            print_json({"total": result.total, "items": [item_dict(i) for i in result.items]})
+            return
+        table = Table("id", "source", "lang", "published", "title", "excerpt")
+        for item in result.items:
+            published = f"{item.published_at:%Y-%m-%d}" if item.published_at else ""
+            hit = "".join(p.text for p in excerpt(item.text, phrase_spans(item.text, result.phrases), width=40))
+            table.add_row(str(item.id), Text(item.source_id), item.lang or "", published, Text(short(item.title, 60)),
+                          Text(short(hit, 90)))
+        console.print(table)
+        console.print(f"{result.total} item(s)", highlight=False)
 
 
 @items_app.command("export")

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from config.errors import CorpusError
-from monitor.cli.corpus import read_corpus
+from monitor.alerts.tuning import read_corpus
 from monitor.cli.rules import (
     ConfigDirOption,
     RulesOption,

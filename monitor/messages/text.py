@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 # LRE RLE PDF LRO RLO and LRI RLI FSI PDI: they open or close a directional run that can outlive
@@ -164,3 +165,14 @@ def first_excerpt(title: str, text: str, spans: list[object], *, context: int = 
                 if cut is not None:
                     return cut
     return None
+
+
+def case_place(details: dict[str, Any]) -> str:
+    """Places of a case event, and for a transfer where from and where to (``a -> b``)."""
+    parts = [str(p) for p in details.get("places", [])]
+    moved_from, moved_to = details.get("prison_from") or [], details.get("prison_to") or []
+    if moved_from or moved_to:
+        moved = {*map(str, moved_from), *map(str, moved_to)}
+        parts = [p for p in parts if p not in moved]
+        parts.append(f"{', '.join(moved_from) or '?'} -> {', '.join(moved_to) or '?'}")
+    return ", ".join(parts)

@@ -5,7 +5,7 @@ A corpus is JSON lines in the format of ``tests/data/corpus/`` (``id``, ``text``
 a rule of another event type (``arrest``, ``watchlist``) is neither right nor wrong here. A fired
 event listed in ``optional_labels`` counts for nothing either way.
 
-Pure: the caller reads the file (``monitor.cli.corpus.read_corpus``) and supplies the engine.
+Pure: the caller reads the file (``monitor.alerts.tuning.read_corpus``) and supplies the engine.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from monitor.service.crawl_round import kill_crawl_children
 from monitor.service.daemon import Service
 from monitor.service.housekeeping import recover_after_crash
 from monitor.service.logs import configure_logging
+from monitor.service.web import ConsoleServer
 from storage import crawl_repo
 
 log = logging.getLogger(__name__)
@@ -70,13 +71,18 @@ def run_service(
     service = Service(app=app, lock=lock, stop=stop)
     if once:
         return run_once(service)
+    console: ConsoleServer | None = None
     try:
         service.start()
+        if app.config.settings.web is not None:  # the analyst console, in a thread (changes need a restart)
+            console = ConsoleServer(app, in_service=True).start()
         memory_report.install()  # only with TOCSIN_TRACEMALLOC set: SIGUSR1 logs what grew
         if on_started is not None:
             on_started(service)
         service.wait()
     finally:
+        if console is not None:
+            console.stop()
         service.shutdown()
     return 0 if service._lock_ok else 1
 

@@ -3,6 +3,7 @@ and the stored surge alerts marked. matplotlib runs headless (Agg), so this work
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -45,13 +46,20 @@ def _time_axis(axis: Any, starts: Sequence[date], bin_days: int) -> None:
 
 def plot_trend(view: TrendView, path: Path) -> Path:
     """Write the chart to ``path`` (PNG) and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(render_trend(view, "png"))
+    return path
+
+
+def render_trend(view: TrendView, image_format: str = "svg") -> bytes:
+    """The chart as PNG or SVG bytes (the console shows the SVG)."""
     figure = draw_trend(view)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, format="png")
+        out = io.BytesIO()
+        figure.savefig(out, format=image_format)
     finally:
         plt.close(figure)
-    return path
+    return out.getvalue()
 
 
 def draw_trend(view: TrendView) -> Figure:

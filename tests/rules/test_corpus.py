@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.corpus import read_corpus as load_corpus
+from monitor.alerts.tuning import read_corpus as load_corpus
 from monitor.rules import RuleEngine
 from monitor.rules.corpus import CORPUS_EVENTS, corpus_part, evaluate_corpus
 
