@@ -97,6 +97,10 @@ class AlertSettings(Strict):
     evidence_url: str | None = Field(
         None, description="where exported evidence is published, with {alert} for the alert id, e.g. "
                           "'https://archive.example.org/tocsin/alert-{alert}.warc.gz'; messages link to it")
+    facets: list[str] = Field(
+        ["watchlist"],
+        description="event types that never raise a message of their own when the same article reports another "
+                    "event: they fold into that event's alert as facets (one article, one alert per event)")
 
     @field_validator("evidence_url")
     @classmethod

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from config.errors import MatchingError
 from config.loader import TocsinConfig
-from monitor.alerts.folding import AlertDecision, fold_match
+from monitor.alerts.article import fold_article
+from monitor.alerts.folding import AlertDecision
 from monitor.rules import Document, RuleEngine
 from storage.db import Database
 from storage.models import Item, Match, Source
@@ -55,10 +56,9 @@ def item_document(item: Item, source: Source | None) -> Document:
 
 
 def match_item(session: Session, item: Item, engine: RuleEngine, config: TocsinConfig) -> list[AlertDecision]:
-    """Match one item's current version; store matches and fold each into an alert."""
-    decisions = []
-    for found in engine.match(item_document(item, item.source)):
-        row = add_match(session, Match(
+    """Match one item's current version; store its matches and fold them into alerts, one per event."""
+    rows = [
+        add_match(session, Match(
             item_id=item.id,
             item_version=item.version,
             rule_id=found.rule_id,
@@ -69,7 +69,9 @@ def match_item(session: Session, item: Item, engine: RuleEngine, config: TocsinC
             spans=[list(span) for span in found.spans]
             + [["title", start, end] for start, end in found.title_spans],
         ))
-        decisions.append(fold_match(session, row, item, config))
+        for found in engine.match(item_document(item, item.source))
+    ]
+    decisions = fold_article(session, rows, item, config)
     item.matched_version = item.version
     if decisions and item.recheck_until is None:
         # A matched article is watched for edits and deletions (state media deleting one is a signal).
