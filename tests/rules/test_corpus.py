@@ -16,7 +16,7 @@ from monitor.rules.corpus import CORPUS_EVENTS, corpus_part, evaluate_corpus
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 PARTS = ("tuning", "check")
 # The figures `tocsin rules eval` printed when these floors were set (docs/rules.md, "Measuring rules").
-MACRO_F1_FLOOR = {"tuning": 0.95, "check": 0.75}
+MACRO_F1_FLOOR = {"tuning": 0.94, "check": 0.80}
 
 
 @pytest.mark.parametrize("part", PARTS)
